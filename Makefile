@@ -1,0 +1,32 @@
+# The two commands of the README: `make demo` (the main job) and `make test`.
+# Both run `setup` first: a virtualenv with the package, and the tools built from Go modules
+# (cached under .tools/, keyed by version; the first run takes a while).
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PYTHON := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: setup demo test lint cluster
+
+setup: $(INSTALLED)
+	$(VENV_PYTHON) -m rig.tools
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m pip install --quiet --upgrade pip
+	$(VENV_PYTHON) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(VENV_PYTHON) -m rig.demo
+
+test: setup lint
+	$(VENV_PYTHON) -m pytest
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check pulumi_canary rig sdk_tests __main__.py
+	$(VENV)/bin/mypy
+
+cluster: setup
+	$(VENV_PYTHON) -m rig.cluster --workdir .demo/cluster

@@ -1,0 +1,98 @@
+"""The one exception tree of pulumi-canary.
+
+::
+
+    CanaryError                      every error this package raises on purpose
+    ├── InvalidInputError            the program declares something impossible; carries (property, reason) pairs
+    ├── PreconditionError            the live world does not allow the change (no pods carry the stable label, ...)
+    ├── OwnershipError               the object belongs to another stack/resource or another field manager
+    ├── NotReadyError                a version has too few ready endpoints to receive traffic
+    └── ApiError                     a gateway or Kubernetes API call failed
+        ├── TransientApiError        retrying can help (5xx, throttling, timeouts, conflicts)
+        └── PermanentApiError        retrying will not help (4xx, Success:false with a permanent code)
+
+Every message says what was being done, on which object, and what to do next. ``ApiError`` carries the
+operation, the target and the request id so a user can quote it to the cloud provider's support.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class CanaryError(Exception):
+    """Base class: catch this to handle any error raised on purpose by pulumi-canary."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One problem with the declared inputs: the property path and a sentence saying why."""
+
+    property: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.property}: {self.reason}"
+
+
+class InvalidInputError(CanaryError):
+    """The declared inputs are impossible; nothing was changed."""
+
+    def __init__(self, failures: Sequence[Failure]) -> None:
+        self.failures = tuple(failures)
+        super().__init__("; ".join(str(failure) for failure in self.failures))
+
+
+class PreconditionError(CanaryError):
+    """The live state does not allow the declared change (checked before any write)."""
+
+
+class OwnershipError(CanaryError):
+    """The object is owned by someone else; pulumi-canary does not take it over silently."""
+
+
+class NotReadyError(CanaryError):
+    """A version would receive traffic but has too few ready endpoints."""
+
+
+class ApiError(CanaryError):
+    """An API call failed. ``retryable`` says whether trying again can help."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        target: str = "",
+        code: str = "",
+        status: int | None = None,
+        request_id: str = "",
+    ) -> None:
+        self.operation = operation
+        self.target = target
+        self.code = code
+        self.status = status
+        self.request_id = request_id
+        details = [f"operation={operation}"]
+        if target:
+            details.append(f"target={target}")
+        if code:
+            details.append(f"code={code}")
+        if status is not None:
+            details.append(f"http_status={status}")
+        if request_id:
+            details.append(f"request_id={request_id}")
+        super().__init__(f"{message} ({', '.join(details)})")
+
+
+class TransientApiError(ApiError):
+    """A failure that a retry with backoff can overcome."""
+
+    retryable = True
+
+
+class PermanentApiError(ApiError):
+    """A failure that will repeat on retry; the message says what to fix."""

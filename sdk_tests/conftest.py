@@ -1,0 +1,84 @@
+"""Fixtures every test layer shares: the real cluster and hermetic Pulumi workspaces."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rig import workspace
+from rig.cluster import LocalCluster
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Everything here talks to loopback; the Alibaba SDK honours HTTP(S)_PROXY but not NO_PROXY.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """One real control plane for the whole session (etcd, apiserver, controllers, scheduler, kwok)."""
+    with LocalCluster(workdir=tmp_path_factory.mktemp("cluster")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(cluster: LocalCluster) -> Path:
+    return cluster.kubeconfig_path
+
+
+@pytest.fixture(scope="session")
+def kube(kubeconfig: Path) -> Any:
+    from lightkube import Client, KubeConfig
+
+    return Client(config=KubeConfig.from_file(kubeconfig), field_manager="sdk-tests")
+
+
+@pytest.fixture
+def namespace(kube: Any) -> Iterator[str]:
+    """A fresh namespace per test; deletion is not awaited (it never finishes without a kubelet's help)."""
+    from lightkube.models.meta_v1 import ObjectMeta
+    from lightkube.resources.core_v1 import Namespace
+
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    kube.create(Namespace(metadata=ObjectMeta(name=name)))
+    yield name
+    kube.delete(Namespace, name)
+
+
+@pytest.fixture
+def pulumi_root(tmp_path: Path) -> Path:
+    root = tmp_path / "pulumi"
+    root.mkdir()
+    return root
+
+
+StackFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def inline_stack(pulumi_root: Path) -> Iterator[StackFactory]:
+    """Create Automation API stacks in a hermetic workspace; stacks left over are destroyed at the end."""
+    created: list[Any] = []
+
+    def make(program: Callable[[], None], stack: str = "test", project: str = "canarytest",
+             env: dict[str, str] | None = None) -> Any:
+        made = workspace.inline_stack(pulumi_root, project, stack, program, env)
+        created.append(made)
+        return made
+
+    yield make
+    for stack in created:
+        stack.destroy(on_output=lambda _line: None)
+        stack.workspace.remove_stack(stack.name)
+
+
+@pytest.fixture
+def hermetic_env(pulumi_root: Path) -> dict[str, str]:
+    return {**os.environ, **workspace.hermetic_env(pulumi_root)}
