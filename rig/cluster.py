@@ -20,7 +20,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -164,7 +163,7 @@ class LocalCluster:
                 "--service-account-issuer=https://kubernetes.default.svc",
                 f"--service-account-key-file={signing_key}",
                 f"--service-account-signing-key-file={signing_key}",
-                "--disable-admission-plugins=ServiceAccount",
+                "--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
                 "--allow-privileged=true",
                 "--endpoint-reconciler-type=none",
             ],
@@ -280,9 +279,9 @@ def stop_process(popen: subprocess.Popen[bytes], grace: float = 10.0) -> None:
 
 def crd_files() -> list[Path]:
     crds = tools.CRDS.folder
-    # The experimental channel is a superset of standard for the same CRD names: install it so tests can
-    # use both; the standard files are checked by the smoke test to parse.
-    return sorted((crds / "gateway-api" / "experimental").glob("*.yaml")) + [crds / "istio" / "crds.yaml"]
+    # Both channels define the same CRD names and experimental is a superset of standard, so only one
+    # can be installed: experimental, which lets tests use every field a gateway may support.
+    return [*sorted((crds / "gateway-api" / "experimental").glob("*.yaml")), crds / "istio" / "crds.yaml"]
 
 
 def install_crds(kubeconfig: Path) -> None:
@@ -300,7 +299,7 @@ def install_crds(kubeconfig: Path) -> None:
                 assert obj.metadata is not None and obj.metadata.name is not None
                 names.append(obj.metadata.name)
     for name in names:
-        client.wait(CustomResourceDefinition, name, for_conditions=["Established"], timeout=60)
+        client.wait(CustomResourceDefinition, name, for_conditions=["Established"])
 
 
 def create_fake_nodes(kubeconfig: Path, count: int) -> None:
@@ -349,4 +348,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import runpy
 import shutil
-import sys
-from pathlib import Path
 
 from rig import tools, workspace
 from rig.cluster import LocalCluster
@@ -47,4 +45,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

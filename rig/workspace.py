@@ -8,8 +8,12 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rig import tools
+
+if TYPE_CHECKING:
+    from pulumi.automation import Stack
 
 PASSPHRASE = "pulumi-canary-tests"
 
@@ -42,7 +46,7 @@ def inline_stack(
     stack: str,
     program: Callable[[], None],
     env: Mapping[str, str] | None = None,
-) -> object:
+) -> Stack:
     """An Automation API stack whose program runs in this process (no language host needed)."""
     from pulumi import automation as auto
 

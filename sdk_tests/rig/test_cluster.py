@@ -119,3 +119,17 @@ def test_deployment_pods_become_ready_and_fill_the_endpoint_slice(kube, namespac
         )
 
     assert wait_for(lambda: ready_endpoints() == 2, "2 ready endpoints in the EndpointSlice")
+
+
+def test_both_gateway_api_channels_are_on_disk_and_the_experimental_one_is_served(kube) -> None:
+    from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+
+    from rig import tools
+
+    for channel in ("standard", "experimental"):
+        assert (tools.CRDS.folder / "gateway-api" / channel / "gateway.networking.k8s.io_httproutes.yaml").is_file()
+    served = kube.get(CustomResourceDefinition, "httproutes.gateway.networking.k8s.io")
+    assert served.metadata.annotations["gateway.networking.k8s.io/channel"] == "experimental"
+    assert kube.get(CustomResourceDefinition, "destinationrules.networking.istio.io").spec.group == (
+        "networking.istio.io"
+    )
