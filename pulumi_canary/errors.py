@@ -3,8 +3,8 @@
 ::
 
     CanaryError                      every error this package raises on purpose
-    ├── InvalidInputError            the program declares something impossible; carries (property, reason) pairs
-    ├── PreconditionError            the live world does not allow the change (no pods carry the stable label, ...)
+    ├── InvalidInputError            the program declares something impossible: (property, reason) pairs
+    ├── PreconditionError            the live world does not allow the change (no pod carries the label...)
     ├── OwnershipError               the object belongs to another stack/resource or another field manager
     ├── NotReadyError                a version has too few ready endpoints to receive traffic
     └── ApiError                     a gateway or Kubernetes API call failed

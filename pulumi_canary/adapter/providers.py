@@ -1,0 +1,299 @@
+"""Dynamic providers of CanaryPolicy and TrafficSplit: parse, plan, execute, report.
+
+Providers are pickled by reference into the state, so these classes must keep their module path and
+name, hold no attributes, and import nothing heavy at module level. Every operation builds its drivers
+from the stack configuration (credentials included) and drops them when it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from . import stack_config
+
+if TYPE_CHECKING:
+    from ..drivers.executor import GatewayDriver, Outcome
+    from ..drivers.workloads import ServiceTarget, Workloads
+    from ..model import CanaryPolicySpec, LiveRoute, Plan, TrafficSplitSpec
+
+OWNER_KEY = "__owner"
+"""The input that names the owning stack resource (``project/stack/name``); written by the resource class."""
+
+
+def is_unknown(value: object) -> bool:
+    from pulumi.runtime import rpc
+
+    return isinstance(value, str) and value == rpc.UNKNOWN
+
+
+def declared_inputs(props: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The user's inputs among ``props`` (outputs also carry computed keys and ``__provider``)."""
+    return {key: value for key, value in props.items() if key in fields and value is not None}
+
+
+@dataclass
+class Session:
+    """The drivers of one operation; built per call, never stored on a provider."""
+
+    gateway: GatewayDriver
+    workloads: Workloads | None
+    target: ServiceTarget
+
+
+def open_session(spec: CanaryPolicySpec | TrafficSplitSpec, owner: str) -> Session:
+    from ..drivers.credentials import AlibabaCredentials
+    from ..drivers.kube import KubeAccess
+    from ..drivers.mse import MseDriver
+    from ..drivers.workloads import ServiceTarget, Workloads
+    from ..errors import PreconditionError
+    from ..model import MseGatewaySpec
+
+    config = stack_config.current()
+    target = ServiceTarget(spec.service.namespace, spec.service.name, spec.label_key)
+    kube = KubeAccess.resolve(config)
+    workloads = Workloads(kube.client(), owner) if kube.path or kube.content else None
+    if not isinstance(spec.gateway, MseGatewaySpec):
+        raise PreconditionError(
+            f"gateway kind {spec.gateway.kind!r} is not supported yet; use canary.MseGateway"
+        )
+    gateway = MseDriver(spec.gateway, spec.service, AlibabaCredentials.resolve(config), owner)
+    return Session(gateway, workloads, target)
+
+
+def final_weights(plan: Plan, live: LiveRoute) -> dict[str, int]:
+    """The route's weights once ``plan`` has run: the last weights it writes, else the live ones."""
+    from ..model import CreateRoute, DeleteRoute, ReleaseRoute, RestoreRoute, SetWeights
+
+    weights = dict(live.weights)
+    for step in plan:
+        if isinstance(step, SetWeights | CreateRoute):
+            weights = dict(step.weights)
+        elif isinstance(step, DeleteRoute | RestoreRoute | ReleaseRoute):
+            weights = {}
+    return weights
+
+
+def failures_of(error: Exception) -> list[CheckFailure]:
+    from ..errors import InvalidInputError
+
+    if isinstance(error, InvalidInputError):
+        return [CheckFailure(f.property, f.reason) for f in error.failures]
+    raise error
+
+
+class CanaryPolicyProvider(ResourceProvider):
+    """Creates or adopts the route, defines the two versions, owns the canary Deployment."""
+
+    def configure(self, req: ConfigureRequest) -> None:
+        stack_config.remember(req.config)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        from ..model import CanaryPolicySpec, check_policy, parse_policy
+
+        inputs = declared_inputs(news, CanaryPolicySpec.model_fields)
+        failures = [CheckFailure(f.property, f.reason) for f in check_policy(inputs, is_unknown=is_unknown)]
+        if (
+            not failures
+            and not any(is_unknown(v) for v in _leaves(inputs))
+            and not is_unknown(news.get(OWNER_KEY))
+        ):
+            from .live_checks import policy_live_failures
+
+            failures = policy_live_failures(parse_policy(inputs), str(news[OWNER_KEY]))
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        from ..model import CanaryPolicySpec, diff_policy
+
+        fields = CanaryPolicySpec.model_fields
+        decision = diff_policy(declared_inputs(olds, fields), declared_inputs(news, fields))
+        return DiffResult(
+            changes=decision.changes,
+            replaces=list(decision.replaces),
+            stables=[],
+            delete_before_replace=decision.delete_before_replace,
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        from ..model import plan_create_policy
+
+        spec, owner = self._spec(props), str(props[OWNER_KEY])
+        session = open_session(spec, owner)
+        live = self._live(session, spec, None)
+        plan = plan_create_policy(spec, live)
+        outcome = self._run(session, plan, live.route_id, None)
+        return CreateResult(
+            id_=outcome.route_id or owner, outs=self._outputs(spec, owner, outcome, plan, live)
+        )
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        from ..model import plan_update_policy
+
+        old, new, owner = self._spec(olds), self._spec(news), str(news[OWNER_KEY])
+        session = open_session(new, owner)
+        live = self._live(session, new, olds.get("route_id"), old)
+        plan = plan_update_policy(old, new, live)
+        outcome = self._run(session, plan, live.route_id, _snapshot(olds))
+        return UpdateResult(outs=self._outputs(new, owner, outcome, plan, live))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        from ..model import plan_delete_policy
+
+        spec, owner = self._spec(props), str(props[OWNER_KEY])
+        session = open_session(spec, owner)
+        live = self._live(session, spec, props.get("route_id"))
+        original = _snapshot(props)
+        self._run(session, plan_delete_policy(spec, live, original), live.route_id, original)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        spec, owner = self._spec(props), str(props[OWNER_KEY])
+        session = open_session(spec, owner)
+        live = self._live(session, spec, props.get("route_id"))
+        if live.route_id is None:
+            return ReadResult(id_="", outs={})
+        outs = {**props, "weights": dict(live.weights), "live_versions": sorted(live.versions)}
+        return ReadResult(id_=id_, outs=outs)
+
+    # ---- helpers -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _spec(props: Mapping[str, Any]) -> CanaryPolicySpec:
+        from ..model import CanaryPolicySpec, parse_policy
+
+        return parse_policy(declared_inputs(props, CanaryPolicySpec.model_fields))
+
+    @staticmethod
+    def _live(
+        session: Session, spec: CanaryPolicySpec, route_id: str | None, old: CanaryPolicySpec | None = None
+    ) -> LiveRoute:
+        from ..drivers.executor import read_live
+
+        versions = [*spec.versions, *(old.versions if old else ())]
+        return read_live(session.gateway, session.workloads, session.target, spec.route, route_id, versions)
+
+    @staticmethod
+    def _run(session: Session, plan: Plan, route_id: str | None, original: Any) -> Outcome:
+        from ..drivers.executor import Executor, Outcome
+
+        return Executor(session.gateway, session.workloads, session.target, Outcome(route_id, original)).run(
+            plan
+        )
+
+    @staticmethod
+    def _outputs(
+        spec: CanaryPolicySpec, owner: str, outcome: Outcome, plan: Plan, live: LiveRoute
+    ) -> dict[str, Any]:
+        from ..model import version_object_name
+
+        deployment = (
+            version_object_name(spec.service.name, spec.canary_version) if spec.canary_deployment else None
+        )
+        return {
+            **spec.to_props(),
+            OWNER_KEY: owner,
+            "owner": owner,
+            "route_id": outcome.route_id,
+            "original_route": outcome.original.to_props() if outcome.original else None,
+            "weights": final_weights(plan, live),
+            "canary_deployment_name": deployment,
+        }
+
+
+def _snapshot(props: Mapping[str, Any]) -> Any:
+    from ..model import RouteSnapshot
+
+    stored = props.get("original_route")
+    return RouteSnapshot.from_props(stored) if isinstance(stored, Mapping) else None
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, Mapping):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, list | tuple):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+class TrafficSplitProvider(ResourceProvider):
+    """Sets the percentages of the policy's two versions on the policy's route."""
+
+    def configure(self, req: ConfigureRequest) -> None:
+        stack_config.remember(req.config)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        from ..model import TrafficSplitSpec, check_split
+
+        inputs = declared_inputs(news, TrafficSplitSpec.model_fields)
+        failures = [CheckFailure(f.property, f.reason) for f in check_split(inputs, is_unknown=is_unknown)]
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        from ..model import TrafficSplitSpec, diff_split
+
+        fields = TrafficSplitSpec.model_fields
+        decision = diff_split(declared_inputs(olds, fields), declared_inputs(news, fields))
+        return DiffResult(
+            changes=decision.changes,
+            replaces=list(decision.replaces),
+            stables=[],
+            delete_before_replace=decision.delete_before_replace,
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        spec = self._spec(props)
+        outs = self._apply(spec, str(props[OWNER_KEY]))
+        return CreateResult(id_=f"{spec.policy}/split", outs=outs)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=self._apply(self._spec(news), str(news[OWNER_KEY])))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        from ..model import plan_delete_split
+
+        spec, owner = self._spec(props), str(props[OWNER_KEY])
+        session = open_session(spec, owner)
+        live = session.gateway.live(spec.route, spec.route_id)
+        CanaryPolicyProvider._run(session, plan_delete_split(spec, live), live.route_id, None)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        spec, owner = self._spec(props), str(props[OWNER_KEY])
+        live = open_session(spec, owner).gateway.live(spec.route, spec.route_id)
+        if live.route_id is None:
+            return ReadResult(id_="", outs={})
+        live_weights = dict(live.weights)
+        inputs = declared_inputs(props, type(spec).model_fields) | {OWNER_KEY: owner}
+        # Report drift as an input change so the next preview shows the declared weights coming back.
+        if spec.weights is not None:
+            inputs["weights"] = live_weights
+        else:
+            inputs["canary_weight"] = live_weights.get(spec.canary_version, 0)
+        return ReadResult(id_=id_, outs={**props, "live_weights": live_weights}, inputs=inputs)
+
+    @staticmethod
+    def _spec(props: Mapping[str, Any]) -> TrafficSplitSpec:
+        from ..model import TrafficSplitSpec, parse_split
+
+        return parse_split(declared_inputs(props, TrafficSplitSpec.model_fields))
+
+    @staticmethod
+    def _apply(spec: TrafficSplitSpec, owner: str) -> dict[str, Any]:
+        from ..model import plan_split
+
+        session = open_session(spec, owner)
+        live = session.gateway.live(spec.route, spec.route_id)
+        plan = plan_split(spec, live)
+        CanaryPolicyProvider._run(session, plan, live.route_id, None)
+        return {**spec.to_props(), OWNER_KEY: owner, "live_weights": final_weights(plan, live)}

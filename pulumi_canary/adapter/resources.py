@@ -1,0 +1,123 @@
+"""The resource classes users declare: ``CanaryPolicy`` and ``TrafficSplit``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from .inputs import CanaryDeployment, GatewayApi, Istio, MseGateway, RouteMatch, ServiceRef
+from .providers import OWNER_KEY, CanaryPolicyProvider, TrafficSplitProvider
+
+Gateway = MseGateway | GatewayApi | Istio
+
+
+class CanaryPolicy(Resource, module="canary", name="CanaryPolicy"):
+    """A canary policy: which pods are the stable and the canary version of a service, on one route.
+
+    On creation 100% of the route goes to ``stable_version``. Promote by editing the versions: make the
+    canary the new stable and either rotate (the old stable becomes the canary) or take a new label value.
+    Deleting the policy sends all traffic to stable first, then removes the canary version (and the canary
+    Deployment it created), then restores an adopted route or deletes the route it created.
+
+    ## Example Usage
+    ```python
+    policy = canary.CanaryPolicy("demo",
+        gateway=canary.MseGateway(gateway_id="gw-1a2b3c", region="cn-hangzhou"),
+        service=canary.ServiceRef(name="demo-service", namespace="default", port=80),
+        route=canary.RouteMatch(path="/demo"),
+        label_key="version", stable_version="v1", canary_version="v2")
+    ```
+    """
+
+    route_id: pulumi.Output[str]
+    """The gateway's id of the route (MSE route id)."""
+    stable_version: pulumi.Output[str]
+    canary_version: pulumi.Output[str]
+    label_key: pulumi.Output[str]
+    weights: pulumi.Output[dict[str, int]]
+    """The route's percentages per version as last written (or read, after a refresh)."""
+    canary_deployment_name: pulumi.Output[str | None]
+    """The name of the canary Deployment the policy owns (``<service>-<canary_version>``), if any."""
+    owner: pulumi.Output[str]
+    """``project/stack/name``: the ownership marker written on the route and the canary Deployment."""
+    gateway: pulumi.Output[dict[str, Any]]
+    service: pulumi.Output[dict[str, Any]]
+    route: pulumi.Output[dict[str, Any]]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        gateway: Gateway,
+        service: ServiceRef,
+        route: RouteMatch,
+        label_key: pulumi.Input[str],
+        stable_version: pulumi.Input[str],
+        canary_version: pulumi.Input[str],
+        canary_deployment: CanaryDeployment | None = None,
+        readiness_timeout_seconds: pulumi.Input[int] | None = None,
+        allow_unready: pulumi.Input[bool] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        owner = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
+        props: dict[str, Any] = {
+            "gateway": gateway.to_props(),
+            "service": service.to_props(),
+            "route": route.to_props(),
+            "label_key": label_key,
+            "stable_version": stable_version,
+            "canary_version": canary_version,
+            "canary_deployment": canary_deployment.to_props() if canary_deployment else None,
+            "readiness_timeout_seconds": readiness_timeout_seconds,
+            "allow_unready": allow_unready,
+            OWNER_KEY: owner,
+            "owner": None,
+            "route_id": None,
+            "weights": None,
+            "canary_deployment_name": None,
+            "original_route": None,
+        }
+        super().__init__(CanaryPolicyProvider(), resource_name, props, opts)
+
+
+class TrafficSplit(Resource, module="canary", name="TrafficSplit"):
+    """The percentages of a policy's two versions: ``weights={"v1": 90, "v2": 10}`` or ``canary_weight=10``.
+
+    Integers that sum to exactly 100; a version whose share rises must have ready endpoints first (the
+    provider waits up to ``readiness_timeout_seconds``). Deleting the split sends 100% back to stable.
+    """
+
+    live_weights: pulumi.Output[dict[str, int]]
+    """The route's percentages as last written (or read, after a refresh)."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        policy: CanaryPolicy,
+        weights: pulumi.Input[dict[str, pulumi.Input[int]]] | None = None,
+        canary_weight: pulumi.Input[int] | None = None,
+        readiness_timeout_seconds: pulumi.Input[int] | None = None,
+        allow_unready: pulumi.Input[bool] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props: dict[str, Any] = {
+            "policy": policy.owner,
+            "gateway": policy.gateway,
+            "service": policy.service,
+            "route": policy.route,
+            "route_id": policy.route_id,
+            "label_key": policy.label_key,
+            "stable_version": policy.stable_version,
+            "canary_version": policy.canary_version,
+            "weights": weights,
+            "canary_weight": canary_weight,
+            "readiness_timeout_seconds": readiness_timeout_seconds,
+            "allow_unready": allow_unready,
+            OWNER_KEY: policy.owner,
+            "live_weights": None,
+        }
+        merged = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(depends_on=[policy]), opts)
+        super().__init__(TrafficSplitProvider(), resource_name, props, merged)

@@ -1,0 +1,31 @@
+"""Bounded exponential backoff with jitter for the errors that say a retry can help."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from ..errors import ApiError
+
+T = TypeVar("T")
+
+ATTEMPTS = 5
+FIRST_DELAY_SECONDS = 0.2
+MAX_DELAY_SECONDS = 5.0
+
+
+def with_retries(
+    action: Callable[[], T], *, attempts: int = ATTEMPTS, sleep: Callable[[float], None] = time.sleep
+) -> T:
+    """Run ``action``; retry a retryable ``ApiError`` after a jittered backoff, ``attempts`` times at most."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except ApiError as error:
+            if not error.retryable or attempt == attempts:
+                raise
+            ceiling = min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2 ** (attempt - 1))
+            sleep(random.uniform(0, ceiling))
+    raise AssertionError("unreachable: the loop returns or raises")

@@ -1,0 +1,288 @@
+"""Kubernetes workloads: the Service's pods per version, and the canary Deployments a policy owns.
+
+A canary Deployment is a clone of the Deployment that serves the source version (found through the
+Service's selector plus ``label_key=source_version``), with the canary label value, image and replicas
+set. It is written with server-side apply under the field manager ``pulumi-canary`` and carries labels
+that say which stack resource owns it, so a retried create finds it instead of duplicating it.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from ..errors import NotReadyError, OwnershipError, PermanentApiError, PreconditionError, TransientApiError
+from ..model.naming import version_object_name
+from .kube import FIELD_MANAGER, api_error_status
+
+if TYPE_CHECKING:
+    from lightkube import Client
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+OWNER_ANNOTATION = "pulumi-canary.io/owner"
+VERSION_ANNOTATION = "pulumi-canary.io/version"
+POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class ServiceTarget:
+    """The Kubernetes Service whose pods are split into versions by ``label_key``."""
+
+    namespace: str
+    name: str
+    label_key: str
+
+
+def kube_call(operation: str, target: str, action: Any) -> Any:
+    """Run one lightkube call, turning its errors into ours (transient or permanent)."""
+    from lightkube import ApiError
+
+    try:
+        return action()
+    except ApiError as error:
+        status = api_error_status(error)
+        message = getattr(error.status, "message", str(error))
+        kind = TransientApiError if status in (409, 429) or status >= 500 else PermanentApiError
+        raise kind(
+            f"Kubernetes API refused: {message}", operation=operation, target=target, status=status
+        ) from error
+    except OSError as error:  # connection refused, DNS, TLS
+        raise TransientApiError(
+            f"cannot reach the Kubernetes API: {error}", operation=operation, target=target
+        ) from error
+
+
+class Workloads:
+    """Reads pods and owns canary Deployments through one lightkube client (made per operation)."""
+
+    def __init__(self, client: Client, owner: str) -> None:
+        self._client = client
+        self._owner = owner
+
+    def selector(self, target: ServiceTarget) -> dict[str, str]:
+        from lightkube import ApiError
+        from lightkube.resources.core_v1 import Service
+
+        where = f"service {target.namespace}/{target.name}"
+        try:
+            service = self._client.get(Service, target.name, namespace=target.namespace)
+        except ApiError as error:
+            if api_error_status(error) == 404:
+                raise PreconditionError(
+                    f"{where} does not exist: create it (and its Deployment) before the canary policy"
+                ) from error
+            raise
+        selector = dict((service.spec and service.spec.selector) or {})
+        if not selector:
+            raise PreconditionError(f"{where} has no pod selector: a canary needs pods selected by labels")
+        return selector
+
+    def pods(self, target: ServiceTarget) -> list[tuple[dict[str, str], bool]]:
+        """Labels and readiness of every pod the Service selects."""
+        from lightkube.resources.core_v1 import Pod
+
+        selector: dict[str, Any] = dict(self.selector(target))
+        pods = kube_call(
+            "list pods",
+            f"{target.namespace}/{target.name}",
+            lambda: list(self._client.list(Pod, namespace=target.namespace, labels=selector)),
+        )
+        return [(dict(pod.metadata.labels or {}), is_ready(pod)) for pod in pods]
+
+    def ready_count(self, target: ServiceTarget, version: str) -> int:
+        return sum(
+            1 for labels, ready in self.pods(target) if ready and labels.get(target.label_key) == version
+        )
+
+    def wait_ready(self, target: ServiceTarget, version: str, minimum: int, timeout_seconds: float) -> int:
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            ready = self.ready_count(target, version)
+            if ready >= minimum:
+                return ready
+            if time.monotonic() >= deadline:
+                raise NotReadyError(
+                    f"version {version} of service {target.namespace}/{target.name} has {ready} ready "
+                    f"pod(s) with {target.label_key}={version}, needs {minimum}, after waiting "
+                    f"{timeout_seconds:.0f}s: check that its Deployment exists and its pods become Ready "
+                    "(or set allow_unready=True to send traffic anyway)"
+                )
+            time.sleep(POLL_SECONDS)
+
+    def find_source_deployment(self, target: ServiceTarget, version: str) -> Any:
+        from lightkube.resources.apps_v1 import Deployment
+
+        wanted = {**self.selector(target), target.label_key: version}
+        candidates = [
+            deployment
+            for deployment in kube_call(
+                "list deployments",
+                target.namespace,
+                lambda: list(self._client.list(Deployment, namespace=target.namespace)),
+            )
+            if wanted.items() <= template_labels(deployment).items()
+        ]
+        if len(candidates) != 1:
+            found = ", ".join(sorted(d.metadata.name for d in candidates)) or "none"
+            raise PreconditionError(
+                f"expected exactly one Deployment in {target.namespace} whose pod template carries "
+                f"{format_labels(wanted)} to clone the canary from, found {found}"
+            )
+        return candidates[0]
+
+    def apply_canary(
+        self,
+        target: ServiceTarget,
+        version: str,
+        source_version: str,
+        image: str,
+        replicas: int,
+        labels: Mapping[str, str],
+    ) -> str:
+        """Create or update the canary Deployment of ``version``; returns its name."""
+        from lightkube import ApiError
+        from lightkube.resources.apps_v1 import Deployment
+
+        name = version_object_name(target.name, version)
+        self._refuse_foreign(target, name)
+        source = self.find_source_deployment(target, source_version)
+        manifest = canary_manifest(
+            source.to_dict(), name, target.label_key, version, image, replicas, labels, self._owner
+        )
+        try:
+            self._client.apply(cast(Deployment, Deployment.from_dict(manifest)), field_manager=FIELD_MANAGER)
+        except ApiError as error:
+            if api_error_status(error) == 409:
+                raise OwnershipError(
+                    f"Deployment {target.namespace}/{name}: another field manager owns fields pulumi-canary "
+                    f"writes ({error.status.message}); remove that manager's claim "
+                    "or let pulumi-canary own it"
+                ) from error
+            raise
+        return name
+
+    def _refuse_foreign(self, target: ServiceTarget, name: str) -> None:
+        existing = self._get_deployment(target.namespace, name)
+        if existing is None:
+            return
+        owner = (existing.metadata.annotations or {}).get(OWNER_ANNOTATION)
+        if owner != self._owner:
+            raise OwnershipError(
+                f"Deployment {target.namespace}/{name} already exists and is "
+                f"{'owned by ' + owner if owner else 'not managed by pulumi-canary'}: pulumi-canary will "
+                "not take it over; delete or rename it, or deploy the canary yourself"
+            )
+
+    def _get_deployment(self, namespace: str, name: str) -> Any:
+        from lightkube import ApiError
+        from lightkube.resources.apps_v1 import Deployment
+
+        try:
+            return self._client.get(Deployment, name, namespace=namespace)
+        except ApiError as error:
+            if api_error_status(error) == 404:
+                return None
+            raise
+
+    def owned_canary(self, target: ServiceTarget, version: str) -> tuple[str, int] | None:
+        """Image and replicas of the canary Deployment of ``version`` if this owner has one."""
+        existing = self._get_deployment(target.namespace, version_object_name(target.name, version))
+        if existing is None or (existing.metadata.annotations or {}).get(OWNER_ANNOTATION) != self._owner:
+            return None
+        containers = existing.spec.template.spec.containers
+        return containers[0].image, int(existing.spec.replicas or 0)
+
+    def delete_canary(self, target: ServiceTarget, version: str) -> None:
+        """Delete the owned canary Deployment of ``version``; already gone is fine."""
+        from lightkube.resources.apps_v1 import Deployment
+
+        name = version_object_name(target.name, version)
+        existing = self._get_deployment(target.namespace, name)
+        if existing is None or (existing.metadata.annotations or {}).get(OWNER_ANNOTATION) != self._owner:
+            return
+        kube_call(
+            "delete deployment",
+            f"{target.namespace}/{name}",
+            lambda: self._client.delete(Deployment, name, namespace=target.namespace),
+        )
+
+    def release_canary(self, target: ServiceTarget, version: str) -> None:
+        """Stop owning the Deployment of ``version`` (it now serves stable traffic) but keep it running."""
+        from lightkube.resources.apps_v1 import Deployment
+
+        name = version_object_name(target.name, version)
+        existing = self._get_deployment(target.namespace, name)
+        if existing is None or (existing.metadata.annotations or {}).get(OWNER_ANNOTATION) != self._owner:
+            return
+        patch = {"metadata": {"annotations": {OWNER_ANNOTATION: None}, "labels": {MANAGED_BY_LABEL: None}}}
+        from lightkube.types import PatchType
+
+        kube_call(
+            "release deployment",
+            f"{target.namespace}/{name}",
+            lambda: self._client.patch(
+                Deployment, name, patch, namespace=target.namespace, patch_type=PatchType.MERGE
+            ),
+        )
+
+
+def is_ready(pod: Any) -> bool:
+    conditions = (pod.status and pod.status.conditions) or []
+    return (
+        any(c.type == "Ready" and c.status == "True" for c in conditions)
+        and not pod.metadata.deletionTimestamp
+    )
+
+
+def template_labels(deployment: Any) -> dict[str, str]:
+    template = deployment.spec and deployment.spec.template
+    return dict((template and template.metadata and template.metadata.labels) or {})
+
+
+def format_labels(labels: Mapping[str, str]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+def canary_manifest(
+    source: dict[str, Any],
+    name: str,
+    label_key: str,
+    version: str,
+    image: str,
+    replicas: int,
+    extra_labels: Mapping[str, str],
+    owner: str,
+) -> dict[str, Any]:
+    """The server-side-apply manifest of a canary Deployment cloned from ``source`` (pure)."""
+    spec = copy.deepcopy(source["spec"])
+    for key in ("strategy", "revisionHistoryLimit", "progressDeadlineSeconds", "paused"):
+        spec.pop(key, None)
+    template = spec["template"]
+    template.setdefault("metadata", {}).setdefault("labels", {}).update({**extra_labels, label_key: version})
+    for key in ("creationTimestamp",):
+        template["metadata"].pop(key, None)
+    # The selector must not match the source's pods, or two ReplicaSets would compete for them.
+    selector = spec.setdefault("selector", {}).setdefault("matchLabels", {})
+    selector[label_key] = version
+    spec["replicas"] = replicas
+    containers = template["spec"]["containers"]
+    containers[0]["image"] = image
+    metadata = source["metadata"]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": metadata["namespace"],
+            "labels": {
+                **(metadata.get("labels") or {}),
+                label_key: version,
+                MANAGED_BY_LABEL: "pulumi-canary",
+            },
+            "annotations": {OWNER_ANNOTATION: owner, VERSION_ANNOTATION: version},
+        },
+        "spec": spec,
+    }

@@ -1,0 +1,104 @@
+"""The pure domain layer of pulumi-canary: specs, validation, planning, diff and invariants.
+
+No I/O happens here, and nothing here imports pulumi, lightkube or a cloud SDK: drivers and the adapter
+build on it (model <- drivers <- adapter). The flow for a resource operation:
+
+1. ``check()``: ``check_policy(props, is_unknown=...)`` / ``check_split`` -> failures;
+   once inputs are known, ``parse_policy(props)`` / ``parse_split`` -> a frozen spec.
+2. ``diff()``: ``diff_policy(olds, news)`` / ``diff_split`` -> ``DiffDecision``.
+3. ``create/update/delete``: the driver reads a ``LiveRoute``; ``plan_*`` returns a ``Plan`` (a tuple of
+   ``Step`` values); the driver executes the steps in order.
+4. Tests: ``check_invariants(live, spec)`` after a run, ``safety_violations(live)`` after every step.
+"""
+
+from .diff import DiffDecision, diff_policy, diff_split
+from .invariants import check_invariants, safety_violations
+from .live import LiveDeployment, LiveRoute, RouteOwner, RouteSnapshot
+from .naming import version_object_name
+from .planning import (
+    MIN_READY_ENDPOINTS,
+    plan_create_policy,
+    plan_delete_policy,
+    plan_delete_split,
+    plan_split,
+    plan_update_policy,
+)
+from .specs import (
+    CanaryDeploymentSpec,
+    CanaryPolicySpec,
+    GatewayApiSpec,
+    GatewaySpec,
+    IstioSpec,
+    MseGatewaySpec,
+    PathType,
+    RouteMatchSpec,
+    ServiceRefSpec,
+    TrafficSplitSpec,
+)
+from .steps import (
+    AdoptRoute,
+    ApplyCanaryDeployment,
+    CreateRoute,
+    DeleteCanaryDeployment,
+    DeleteRoute,
+    EnsureVersion,
+    Plan,
+    ReleaseCanaryDeployment,
+    ReleaseRoute,
+    RemoveVersion,
+    RestoreRoute,
+    SetWeights,
+    Step,
+    UpdateRoute,
+    WaitReady,
+)
+from .validation import IsUnknown, check_policy, check_split, parse_policy, parse_split
+
+__all__ = [
+    "MIN_READY_ENDPOINTS",
+    "AdoptRoute",
+    "ApplyCanaryDeployment",
+    "CanaryDeploymentSpec",
+    "CanaryPolicySpec",
+    "CreateRoute",
+    "DeleteCanaryDeployment",
+    "DeleteRoute",
+    "DiffDecision",
+    "EnsureVersion",
+    "GatewayApiSpec",
+    "GatewaySpec",
+    "IsUnknown",
+    "IstioSpec",
+    "LiveDeployment",
+    "LiveRoute",
+    "MseGatewaySpec",
+    "PathType",
+    "Plan",
+    "ReleaseCanaryDeployment",
+    "ReleaseRoute",
+    "RemoveVersion",
+    "RestoreRoute",
+    "RouteMatchSpec",
+    "RouteOwner",
+    "RouteSnapshot",
+    "ServiceRefSpec",
+    "SetWeights",
+    "Step",
+    "TrafficSplitSpec",
+    "UpdateRoute",
+    "WaitReady",
+    "check_invariants",
+    "check_policy",
+    "check_split",
+    "diff_policy",
+    "diff_split",
+    "parse_policy",
+    "parse_split",
+    "plan_create_policy",
+    "plan_delete_policy",
+    "plan_delete_split",
+    "plan_split",
+    "plan_update_policy",
+    "safety_violations",
+    "version_object_name",
+]

@@ -1,0 +1,318 @@
+"""The shared planning core: pure functions from (desired spec, live state) to a plan.
+
+The same rules hold for every gateway and every plan:
+
+1. A version is defined before any weight references it (``EnsureVersion`` before ``CreateRoute`` /
+   ``SetWeights``).
+2. Traffic moves before anything is removed: a version leaves the route (``SetWeights``) before
+   ``RemoveVersion``, and a Deployment stops receiving traffic before ``DeleteCanaryDeployment``.
+3. Every ``SetWeights`` / ``CreateRoute`` sums to 100 and names only existing versions.
+4. A version whose weight rises gets a ``WaitReady`` first, unless the spec says ``allow_unready``.
+5. The Deployment serving the stable version is never deleted; on policy delete it is released.
+6. Plans are minimal: a step appears only when the live state differs, so planning the same spec
+   against the state a plan produced gives an empty plan (a retried ``pulumi up`` converges).
+
+Planning raises ``OwnershipError`` when the route belongs to another resource and ``PreconditionError``
+when the live state makes the declared change impossible; it never performs I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from ..errors import OwnershipError, PreconditionError
+from .live import LiveRoute, RouteSnapshot
+from .specs import CanaryPolicySpec, TrafficSplitSpec, _VersionedSpec
+from .steps import (
+    AdoptRoute,
+    ApplyCanaryDeployment,
+    CreateRoute,
+    DeleteCanaryDeployment,
+    DeleteRoute,
+    EnsureVersion,
+    Plan,
+    ReleaseCanaryDeployment,
+    ReleaseRoute,
+    RemoveVersion,
+    RestoreRoute,
+    SetWeights,
+    Step,
+    UpdateRoute,
+    WaitReady,
+)
+
+__all__ = [
+    "MIN_READY_ENDPOINTS",
+    "plan_create_policy",
+    "plan_delete_policy",
+    "plan_delete_split",
+    "plan_split",
+    "plan_update_policy",
+]
+
+MIN_READY_ENDPOINTS = 1
+"""Ready endpoints a version needs before its weight may rise."""
+
+
+def plan_create_policy(spec: CanaryPolicySpec, live: LiveRoute) -> Plan:
+    """Create or adopt the route, define both versions, send 100% to stable and 0% to canary, then apply
+    the canary Deployment if one is declared (it gets no traffic). Safe to re-run after a partial create.
+    """
+    return _reconcile(spec, None, live)
+
+
+def plan_update_policy(old: CanaryPolicySpec, new: CanaryPolicySpec, live: LiveRoute) -> Plan:
+    """Move the policy from ``old`` to ``new``: route match changes, promotion, image and replica changes.
+
+    When the version pair changes (promotion by rotation or by a new label value, or a new canary) the
+    weights reset to 100% on the new stable, after it is ready; versions that ``old`` declared and ``new``
+    does not are removed only after that. When the pair is unchanged the weights belong to the
+    TrafficSplit and are left alone, unless they are invalid for the pair or send traffic to a version
+    about to lose its Deployment: then they reset to 100% stable too.
+    """
+    return _reconcile(new, old, live)
+
+
+def plan_delete_policy(
+    spec: CanaryPolicySpec, live: LiveRoute, original: RouteSnapshot | None = None
+) -> Plan:
+    """Undo the policy: all traffic to stable first, then remove the canary version and Deployment, then
+    restore the adopted route or delete the route the policy created. The adopted route's snapshot is
+    ``original`` (from the outputs) or else ``live.original`` (stored with the route); neither means the
+    policy created the route.
+
+    Stable is the last thing standing. It must be ready before it takes all traffic, exactly as on
+    create: when it has no ready endpoints the plan waits and then fails (``WaitReady``), leaving the
+    canary serving, unless ``allow_unready``. An adopted route is restored only while every version its
+    snapshot references still exists and is ready; otherwise it is released pointing at stable.
+
+    Only a route that carries our marker (``owner == "self"``) is touched. An ``unowned`` route was
+    already restored or released by an earlier, interrupted delete (or was never ours): it is left as it
+    is, and so is every version it still lists, so a retried delete converges without undoing a restore.
+    """
+    if live.exists and live.owner == "other":
+        raise _foreign_route(live)
+    original = original if original is not None else live.original
+    managed = live.exists and live.owner == "self"
+    restorable = _restorable(live, original)
+    keep = _versions_to_keep(live, original if restorable else None, managed)
+    steps: list[Step] = []
+    if managed:
+        steps.extend(_ensure_versions(spec, live, [spec.stable_version]))
+        steps.extend(_move_weights(spec, live, {spec.stable_version: 100}))
+    if spec.canary_version in live.versions and spec.canary_version not in keep:
+        steps.append(RemoveVersion(spec.canary_version))
+    steps.extend(_undeploy(spec, live, keep))
+    if managed:
+        steps.extend(_route_teardown(live, original, restorable))
+    route_keeps_stable = managed and original is not None and not restorable  # released on stable
+    stable_defined = spec.stable_version in live.versions or managed
+    if stable_defined and not route_keeps_stable and spec.stable_version not in keep:
+        steps.append(RemoveVersion(spec.stable_version))
+    return tuple(steps)
+
+
+def plan_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:
+    """Set the declared percentages, after waiting for every version whose weight rises."""
+    _require_policy_route(spec, live)
+    return tuple(_move_weights(spec, live, spec.resolved_weights()))
+
+
+def plan_delete_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:
+    """Give the route back to the policy's resting state: 100% stable, 0% canary.
+
+    Nothing to do when the route is gone, no longer the policy's (``unowned``: the policy released it)
+    or lacks the stable version. A route owned by another resource raises ``OwnershipError``.
+    """
+    if live.exists and live.owner == "other":
+        raise _foreign_route(live)
+    if not live.exists or live.owner != "self" or spec.stable_version not in live.versions:
+        return ()
+    target = {spec.stable_version: 100}
+    if spec.canary_version in live.versions:
+        target[spec.canary_version] = 0
+    return tuple(_move_weights(spec, live, target))
+
+
+# ---- the core -------------------------------------------------------------------------------------------
+
+
+def _reconcile(spec: CanaryPolicySpec, old: CanaryPolicySpec | None, live: LiveRoute) -> Plan:
+    route_step, creating = _route_step(spec, old, live)
+    doomed = _deployments_to_delete(spec, live)
+    removed = _versions_to_remove(spec, old, live)
+    target = _target_weights(spec, old, live, creating, losing=[*removed, *doomed])
+    steps: list[Step] = [*route_step, *_ensure_versions(spec, live, spec.versions)]
+    if creating:
+        steps.extend(_waits(spec, live, target))
+        steps.append(CreateRoute(spec.route, target))
+    else:
+        steps.extend(_move_weights(spec, live, target))
+    steps.extend(RemoveVersion(version) for version in removed)
+    steps.extend(DeleteCanaryDeployment(version) for version in doomed)
+    steps.extend(_apply_deployment(spec, live))
+    return tuple(steps)
+
+
+def _route_step(
+    spec: CanaryPolicySpec, old: CanaryPolicySpec | None, live: LiveRoute
+) -> tuple[list[Step], bool]:
+    """The step that makes the route ours and current, and whether the route must be created.
+
+    On update an ``unowned`` route (found by the stored id but without our marker: edited by hand) is
+    treated as ours: adopting it again would overwrite the snapshot that delete restores.
+    """
+    if live.route_id is None:
+        if spec.route.path is None:
+            raise PreconditionError(
+                f"no route named {spec.route.name!r} was found to adopt; check route.name, "
+                "or give route.path so that the policy can create a route"
+            )
+        return [], True
+    if live.owner == "other":
+        raise _foreign_route(live)
+    if old is None and live.owner == "unowned":
+        return [AdoptRoute(live.route_id, spec.route)], False
+    if old is not None and old.route != spec.route:
+        return [UpdateRoute(live.route_id, spec.route)], False
+    return [], False
+
+
+def _ensure_versions(spec: _VersionedSpec, live: LiveRoute, versions: Iterable[str]) -> list[Step]:
+    steps: list[Step] = []
+    for version in versions:
+        labels = spec.version_labels(version)
+        current = live.versions.get(version)
+        if current is None or dict(current) != labels:
+            steps.append(EnsureVersion(version, labels))
+    return steps
+
+
+def _versions_to_remove(spec: CanaryPolicySpec, old: CanaryPolicySpec | None, live: LiveRoute) -> list[str]:
+    """Versions this policy declared before and no longer does. Versions it never declared are not its
+    to remove (on MSE other routes of the same service may use them)."""
+    if old is None:
+        return []
+    return [version for version in old.versions if version not in spec.versions and version in live.versions]
+
+
+def _deployments_to_delete(spec: CanaryPolicySpec, live: LiveRoute) -> list[str]:
+    """Owned Deployments that serve neither the stable version nor the declared canary Deployment."""
+    wanted = {spec.stable_version}
+    if spec.canary_deployment is not None:
+        wanted.add(spec.canary_version)
+    return sorted(version for version in live.deployments if version not in wanted)
+
+
+def _target_weights(
+    spec: CanaryPolicySpec,
+    old: CanaryPolicySpec | None,
+    live: LiveRoute,
+    creating: bool,
+    losing: list[str],
+) -> dict[str, int]:
+    resting = {spec.stable_version: 100, spec.canary_version: 0}
+    if creating or old is None or old.versions != spec.versions:
+        return resting
+    current = dict(live.weights)
+    if not _valid_split(current, spec.versions) or any(current.get(version, 0) > 0 for version in losing):
+        return resting
+    return current
+
+
+def _valid_split(weights: Mapping[str, int], versions: tuple[str, str]) -> bool:
+    return set(weights) == set(versions) and sum(weights.values()) == 100 and min(weights.values()) >= 0
+
+
+def _waits(spec: _VersionedSpec, live: LiveRoute, target: Mapping[str, int]) -> list[Step]:
+    if spec.allow_unready:
+        return []
+    return [
+        WaitReady(version, MIN_READY_ENDPOINTS, spec.readiness_timeout_seconds)
+        for version, percent in target.items()
+        if percent > live.weight(version)
+    ]
+
+
+def _move_weights(spec: _VersionedSpec, live: LiveRoute, target: Mapping[str, int]) -> list[Step]:
+    if dict(live.weights) == dict(target):
+        return []
+    return [*_waits(spec, live, target), SetWeights(dict(target))]
+
+
+def _apply_deployment(spec: CanaryPolicySpec, live: LiveRoute) -> list[Step]:
+    desired, version = spec.canary_deployment, spec.canary_version
+    if desired is None:
+        return []
+    current = live.deployments.get(version)
+    if current is None and live.ready(version) > 0:
+        raise PreconditionError(
+            f"pods labelled {spec.label_key}={version} already serve version {version} and this policy does "
+            f"not manage them, so canary_deployment would add a second Deployment behind the same version: "
+            f"remove canary_deployment (those pods are the canary), or choose a new canary_version"
+        )
+    if current is not None and (current.image, current.replicas) == (desired.image, desired.replicas):
+        return []
+    return [ApplyCanaryDeployment(desired, version, spec.stable_version, spec.version_labels(version))]
+
+
+def _undeploy(spec: CanaryPolicySpec, live: LiveRoute, keep: set[str]) -> list[Step]:
+    serving = keep | {spec.stable_version}
+    return [
+        ReleaseCanaryDeployment(version) if version in serving else DeleteCanaryDeployment(version)
+        for version in sorted(live.deployments)
+    ]
+
+
+def _restorable(live: LiveRoute, original: RouteSnapshot | None) -> bool:
+    """An adopted route can go back as it was only if everything it pointed at can still serve."""
+    return original is not None and all(
+        version in live.versions and live.ready(version) >= MIN_READY_ENDPOINTS
+        for version in original.referenced_versions
+    )
+
+
+def _versions_to_keep(live: LiveRoute, restoring: RouteSnapshot | None, managed: bool) -> set[str]:
+    """Versions a policy delete must leave defined (and whose Deployments it releases, not deletes)."""
+    keep = set(restoring.referenced_versions) if restoring is not None else set()
+    if live.exists and not managed:
+        keep |= set(live.weights)  # never pull a version from under a route that is not ours
+    return keep
+
+
+def _route_teardown(live: LiveRoute, original: RouteSnapshot | None, restorable: bool) -> list[Step]:
+    if live.route_id is None:
+        return []
+    if original is None:
+        return [DeleteRoute(live.route_id)]
+    if restorable:
+        return [RestoreRoute(original)]
+    return [ReleaseRoute(live.route_id)]
+
+
+def _require_policy_route(spec: TrafficSplitSpec, live: LiveRoute) -> None:
+    if not live.exists:
+        raise PreconditionError(
+            f"the route of CanaryPolicy {spec.policy!r} does not exist: "
+            "create the policy before its TrafficSplit"
+        )
+    if live.owner == "other":
+        raise _foreign_route(live)
+    if live.owner != "self":
+        raise PreconditionError(
+            f"route {live.route_id} does not carry the ownership marker of CanaryPolicy {spec.policy!r}: "
+            "refresh and update the policy first"
+        )
+    missing = [version for version in spec.versions if version not in live.versions]
+    if missing:
+        raise PreconditionError(
+            f"version(s) {', '.join(missing)} of CanaryPolicy {spec.policy!r} are not defined on the "
+            "gateway: update the policy first (a split follows its policy's versions)"
+        )
+
+
+def _foreign_route(live: LiveRoute) -> OwnershipError:
+    return OwnershipError(
+        f"route {live.route_id} is owned by another resource or stack; pulumi-canary does not take it over: "
+        "release it there first, or give this policy a different route"
+    )

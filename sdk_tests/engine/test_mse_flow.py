@@ -1,0 +1,132 @@
+"""The MSE canary flow of the product, every step through the real engine, emulator and cluster."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import pulumi_canary as canary
+from pulumi_canary.emulator import EmulatorServer
+from sdk_tests.engine.conftest import SERVICE, Workload
+
+QUIET = {"on_output": lambda _line: None}
+
+
+def route_weights(emulator: EmulatorServer, gateway_id: str) -> dict[str, int]:
+    """What the gateway would actually route: the published route's per-version percentages."""
+    routes = [r for r in emulator.state()["Routes"] if r["GatewayUniqueId"] == gateway_id]
+    assert len(routes) == 1, routes
+    (route,) = routes
+    assert route["Status"] == 3, "the route must be published"
+    return {entry["Version"]: entry["Percent"] for entry in route["RouteServices"]}
+
+
+def versions_on_gateway(emulator: EmulatorServer) -> set[str]:
+    services = emulator.state()["Services"]
+    return {version["Name"] for service in services for version in service.get("Versions", [])}
+
+
+class Program:
+    """A program whose declarations a test changes between `pulumi up`s, like an edited infra repo."""
+
+    def __init__(self, emulator: EmulatorServer, gateway_id: str, namespace: str) -> None:
+        self.gateway = canary.MseGateway(gateway_id=gateway_id, region="cn-hangzhou",
+                                         endpoint=f"http://{emulator.endpoint}")
+        self.namespace = namespace
+        self.policy: dict[str, Any] = {"stable_version": "v1", "canary_version": "v2"}
+        self.split: dict[str, Any] | None = None
+
+    def __call__(self) -> None:
+        import pulumi
+
+        policy = canary.CanaryPolicy(
+            "demo",
+            gateway=self.gateway,
+            service=canary.ServiceRef(name=SERVICE, namespace=self.namespace, port=80),
+            route=canary.RouteMatch(path="/demo"),
+            label_key="version",
+            readiness_timeout_seconds=60,
+            **self.policy,
+        )
+        pulumi.export("route_id", policy.route_id)
+        pulumi.export("weights", policy.weights)
+        pulumi.export("canary_deployment_name", policy.canary_deployment_name)
+        if self.split is not None:
+            split = canary.TrafficSplit("demo", policy=policy, **self.split)
+            pulumi.export("split_weights", split.live_weights)
+
+
+@pytest.fixture
+def program(emulator: EmulatorServer, gateway_id: str, namespace: str, workload: Workload) -> Program:
+    return Program(emulator, gateway_id, namespace)
+
+
+def test_the_whole_flow_with_a_user_deployed_canary_and_rotation(
+    inline_stack, stack_env, program: Program, emulator: EmulatorServer, gateway_id: str, workload: Workload
+) -> None:
+    stack = inline_stack(program, env=stack_env)
+
+    # 3. creation: 100% to stable, 0% to canary
+    up = stack.up(**QUIET)
+    assert route_weights(emulator, gateway_id) == {"v1": 100, "v2": 0}
+    assert up.outputs["weights"].value == {"v1": 100, "v2": 0}
+    assert up.outputs["route_id"].value
+
+    # 4-5. the user deploys the canary; nothing changes for traffic
+    workload.wait_ready(workload.deploy("v2", replicas=1, image="demo:2.0"), 1)
+    up = stack.up(**QUIET)
+    assert up.summary.resource_changes == {"same": 2}
+    assert route_weights(emulator, gateway_id) == {"v1": 100, "v2": 0}
+
+    # 6. a TrafficSplit sets 90/10
+    program.split = {"weights": {"v1": 90, "v2": 10}}
+    stack.up(**QUIET)
+    assert route_weights(emulator, gateway_id) == {"v1": 90, "v2": 10}
+
+    # 7. complete the release by rotation: v2 stable, v1 the next canary; 100% to the new stable
+    program.policy = {"stable_version": "v2", "canary_version": "v1"}
+    program.split = {"canary_weight": 0}
+    stack.up(**QUIET)
+    assert route_weights(emulator, gateway_id) == {"v2": 100, "v1": 0}
+
+    # 8. delete: traffic to stable first, then the canary version goes; no route is left behind
+    stack.destroy(**QUIET)
+    assert [r for r in emulator.state()["Routes"] if r["GatewayUniqueId"] == gateway_id] == []
+    assert versions_on_gateway(emulator) == set()
+
+
+def test_promotion_to_a_new_label_value_with_a_policy_owned_canary_deployment(
+    inline_stack, stack_env, program: Program, emulator: EmulatorServer, gateway_id: str, workload: Workload
+) -> None:
+    program.policy = {
+        "stable_version": "v1", "canary_version": "v2",
+        "canary_deployment": canary.CanaryDeployment(image="demo:2.0", replicas=1),
+    }
+    stack = inline_stack(program, env=stack_env)
+    up = stack.up(**QUIET)
+    assert up.outputs["canary_deployment_name"].value == "demo-service-v2"
+    canary_deployment = workload.deployment("demo-service-v2")
+    assert canary_deployment.spec.template.metadata.labels["version"] == "v2"
+    assert canary_deployment.spec.template.spec.containers[0].image == "demo:2.0"
+    assert route_weights(emulator, gateway_id) == {"v1": 100, "v2": 0}
+
+    workload.wait_ready("demo-service-v2", 1)
+    program.split = {"canary_weight": 30}
+    stack.up(**QUIET)
+    assert route_weights(emulator, gateway_id) == {"v1": 70, "v2": 30}
+
+    # promote v2 and take a new label value v3 for the next canary
+    program.policy = {
+        "stable_version": "v2", "canary_version": "v3",
+        "canary_deployment": canary.CanaryDeployment(image="demo:3.0", replicas=1),
+    }
+    program.split = {"canary_weight": 0}
+    stack.up(**QUIET)
+    assert route_weights(emulator, gateway_id) == {"v2": 100, "v3": 0}
+    assert "v1" not in versions_on_gateway(emulator)
+    assert workload.deployment("demo-service-v3").spec.template.spec.containers[0].image == "demo:3.0"
+
+    stack.destroy(**QUIET)
+    assert [r for r in emulator.state()["Routes"] if r["GatewayUniqueId"] == gateway_id] == []
+    assert "demo-service-v3" not in workload.deployment_names()

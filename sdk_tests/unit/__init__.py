@@ -1,0 +1,1 @@
+"""Fast unit tests of the pure domain layer (no I/O)."""

@@ -1,0 +1,53 @@
+"""The model layer stays pure: no pulumi, no Kubernetes client, no cloud SDK; a stable public surface."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+import types
+
+import pulumi_canary.model as model
+
+FORBIDDEN = ("pulumi", "lightkube", "alibabacloud", "Tea", "darabonba", "grpc")
+PACKAGE_DIR = pathlib.Path(model.__file__).resolve().parent.parent
+
+REPORT_LOADED = f"""
+import json, sys
+loaded = sorted(name for name in sys.modules
+                if name.split('.')[0] in {FORBIDDEN!r} or name.split('.')[0].startswith('alibabacloud'))
+print(json.dumps(loaded))
+"""
+
+
+def loaded_after(code: str) -> list[str]:
+    result = subprocess.run(
+        [sys.executable, "-c", code + REPORT_LOADED], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def test_importing_the_model_imports_no_heavy_dependency() -> None:
+    assert loaded_after("import pulumi_canary.model") == []
+
+
+def test_the_model_modules_themselves_import_no_heavy_dependency() -> None:
+    # Bypass pulumi_canary/__init__.py (owned by the adapter) to blame the model alone.
+    stub_parent = (
+        "import sys, types; package = types.ModuleType('pulumi_canary'); "
+        f"package.__path__ = [{str(PACKAGE_DIR)!r}]; sys.modules['pulumi_canary'] = package\n"
+        "import pulumi_canary.model, pulumi_canary.model.labels\n"
+    )
+    assert loaded_after(stub_parent) == []
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    public = {
+        name
+        for name, value in vars(model).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert set(model.__all__) == public
+    assert len(model.__all__) == len(set(model.__all__))
