@@ -8,7 +8,6 @@ from the stack configuration (credentials included) and drops them when it retur
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pulumi.dynamic import (
@@ -25,8 +24,8 @@ from pulumi.dynamic import (
 from . import stack_config
 
 if TYPE_CHECKING:
-    from ..drivers.executor import GatewayDriver, Outcome
-    from ..drivers.workloads import ServiceTarget, Workloads
+    from ..drivers.executor import Outcome
+    from ..drivers.factory import Session
     from ..model import CanaryPolicySpec, LiveRoute, Plan, TrafficSplitSpec
 
 OWNER_KEY = "__owner"
@@ -44,33 +43,10 @@ def declared_inputs(props: Mapping[str, Any], fields: Mapping[str, Any]) -> dict
     return {key: value for key, value in props.items() if key in fields and value is not None}
 
 
-@dataclass
-class Session:
-    """The drivers of one operation; built per call, never stored on a provider."""
-
-    gateway: GatewayDriver
-    workloads: Workloads | None
-    target: ServiceTarget
-
-
 def open_session(spec: CanaryPolicySpec | TrafficSplitSpec, owner: str) -> Session:
-    from ..drivers.credentials import AlibabaCredentials
-    from ..drivers.kube import KubeAccess
-    from ..drivers.mse import MseDriver
-    from ..drivers.workloads import ServiceTarget, Workloads
-    from ..errors import PreconditionError
-    from ..model import MseGatewaySpec
+    from ..drivers.factory import open_session as open_drivers
 
-    config = stack_config.current()
-    target = ServiceTarget(spec.service.namespace, spec.service.name, spec.label_key)
-    kube = KubeAccess.resolve(config)
-    workloads = Workloads(kube.client(), owner) if kube.path or kube.content else None
-    if not isinstance(spec.gateway, MseGatewaySpec):
-        raise PreconditionError(
-            f"gateway kind {spec.gateway.kind!r} is not supported yet; use canary.MseGateway"
-        )
-    gateway = MseDriver(spec.gateway, spec.service, AlibabaCredentials.resolve(config), owner)
-    return Session(gateway, workloads, target)
+    return open_drivers(spec, stack_config.current(), owner)
 
 
 def final_weights(plan: Plan, live: LiveRoute) -> dict[str, int]:
@@ -280,7 +256,8 @@ class TrafficSplitProvider(ResourceProvider):
             inputs["weights"] = live_weights
         else:
             inputs["canary_weight"] = live_weights.get(spec.canary_version, 0)
-        return ReadResult(id_=id_, outs={**props, "live_weights": live_weights}, inputs=inputs)
+        # The engine diffs against outputs, so they carry the drifted inputs too.
+        return ReadResult(id_=id_, outs={**props, **inputs, "live_weights": live_weights}, inputs=inputs)
 
     @staticmethod
     def _spec(props: Mapping[str, Any]) -> TrafficSplitSpec:

@@ -75,6 +75,17 @@ def version_json(name: str, labels: Mapping[str, str]) -> str:
     return json.dumps({"name": name, "labels": [{"key": k, "value": v} for k, v in labels.items()]})
 
 
+def whole_numbers(value: Any) -> Any:
+    """Pulumi state keeps every number as a double; MSE wants integers back (ids, percents, ports)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [whole_numbers(item) for item in value]
+    return value
+
+
 def parse_json(value: Any, default: Any) -> Any:
     if isinstance(value, str):
         return json.loads(value) if value else default
@@ -439,7 +450,7 @@ class MseDriver:
 
     def restore_route(self, original: RouteSnapshot) -> None:
         route = self._require_route(original.route_id)
-        data = dict(original.data)
+        data = whole_numbers(original.data)
         self._rewrite_route(
             route,
             {

@@ -188,4 +188,5 @@ def _weight_sum_problems(weights: Props) -> list[Problem]:
     if total == 100:
         return []
     listed = ", ".join(f"{key}={percent}" for key, percent in percents.items())
-    return [(("weights",), f"weights must sum to exactly 100, got {total} ({listed})")]
+    detail = f" ({listed})" if listed else ""
+    return [(("weights",), f"weights must sum to exactly 100, got {total}{detail}")]

@@ -110,3 +110,20 @@ def workload(kube: Any, namespace: str) -> Workload:
     made = Workload(kube, namespace)
     made.wait_ready(made.deploy("v1"), 2)
     return made
+
+
+@pytest.fixture
+def program(emulator: EmulatorServer, gateway_id: str, namespace: str, workload: Workload) -> Any:
+    from sdk_tests.engine.mse_program import Program
+
+    return Program(emulator, gateway_id, namespace)
+
+
+@pytest.fixture
+def console(emulator: EmulatorServer) -> Any:
+    """The official SDK client, as a person working in the MSE console (or a script) would use it."""
+    from alibabacloud_mse20190531.client import Client
+    from alibabacloud_tea_openapi.models import Config
+
+    return Client(Config(access_key_id=ACCESS_KEY_ID, access_key_secret=ACCESS_KEY_SECRET,
+                         endpoint=emulator.endpoint, protocol="http", region_id="cn-hangzhou"))

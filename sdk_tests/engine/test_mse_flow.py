@@ -2,64 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
 import pulumi_canary as canary
 from pulumi_canary.emulator import EmulatorServer
-from sdk_tests.engine.conftest import SERVICE, Workload
-
-QUIET = {"on_output": lambda _line: None}
-
-
-def route_weights(emulator: EmulatorServer, gateway_id: str) -> dict[str, int]:
-    """What the gateway would actually route: the published route's per-version percentages."""
-    routes = [r for r in emulator.state()["Routes"] if r["GatewayUniqueId"] == gateway_id]
-    assert len(routes) == 1, routes
-    (route,) = routes
-    assert route["Status"] == 3, "the route must be published"
-    return {entry["Version"]: entry["Percent"] for entry in route["RouteServices"]}
-
-
-def versions_on_gateway(emulator: EmulatorServer) -> set[str]:
-    services = emulator.state()["Services"]
-    return {version["Name"] for service in services for version in service.get("Versions", [])}
-
-
-class Program:
-    """A program whose declarations a test changes between `pulumi up`s, like an edited infra repo."""
-
-    def __init__(self, emulator: EmulatorServer, gateway_id: str, namespace: str) -> None:
-        self.gateway = canary.MseGateway(gateway_id=gateway_id, region="cn-hangzhou",
-                                         endpoint=f"http://{emulator.endpoint}")
-        self.namespace = namespace
-        self.policy: dict[str, Any] = {"stable_version": "v1", "canary_version": "v2"}
-        self.split: dict[str, Any] | None = None
-
-    def __call__(self) -> None:
-        import pulumi
-
-        policy = canary.CanaryPolicy(
-            "demo",
-            gateway=self.gateway,
-            service=canary.ServiceRef(name=SERVICE, namespace=self.namespace, port=80),
-            route=canary.RouteMatch(path="/demo"),
-            label_key="version",
-            readiness_timeout_seconds=60,
-            **self.policy,
-        )
-        pulumi.export("route_id", policy.route_id)
-        pulumi.export("weights", policy.weights)
-        pulumi.export("canary_deployment_name", policy.canary_deployment_name)
-        if self.split is not None:
-            split = canary.TrafficSplit("demo", policy=policy, **self.split)
-            pulumi.export("split_weights", split.live_weights)
-
-
-@pytest.fixture
-def program(emulator: EmulatorServer, gateway_id: str, namespace: str, workload: Workload) -> Program:
-    return Program(emulator, gateway_id, namespace)
+from sdk_tests.engine.conftest import Workload
+from sdk_tests.engine.mse_program import QUIET, Program, route_weights, versions_on_gateway
 
 
 def test_the_whole_flow_with_a_user_deployed_canary_and_rotation(

@@ -602,3 +602,9 @@ def test_hostile_values_do_not_escape_as_other_errors() -> None:
         parse_split, split_props(stable_version=Hostile(), weights={"v1": Hostile(), "v2": 10})
     )
     assert "stable_version" in found
+
+
+def test_empty_weights() -> None:
+    found = failures_of(parse_split, split_props(weights={}))
+    assert found["weights"].startswith("missing 'v1' and 'v2'")
+    assert found["weights"].endswith("weights must sum to exactly 100, got 0")

@@ -1,0 +1,111 @@
+"""Adopting a route that already exists, restoring it on delete, and drift made in the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import pulumi_canary as canary
+from pulumi_canary.emulator import EmulatorServer
+from sdk_tests.engine.conftest import Workload
+from sdk_tests.engine.mse_program import (
+    QUIET,
+    Program,
+    add_legacy_route,
+    route_detail,
+    route_weights,
+    sdk_call,
+    versions_on_gateway,
+)
+
+
+def legacy_shape(detail: dict[str, Any]) -> dict[str, Any]:
+    services = [{k: s.get(k) for k in ("ServiceId", "Percent", "Version")} for s in detail["RouteServices"]]
+    return {"DestinationType": detail["DestinationType"], "Description": detail["Description"],
+            "Services": services, "Name": detail["Name"]}
+
+
+@pytest.mark.parametrize("adopt_by", ["path", "name"])
+def test_an_existing_route_is_adopted_and_restored_as_it_was(
+    adopt_by: str, inline_stack, stack_env, program: Program, console: Any, emulator: EmulatorServer,
+    gateway_id: str, namespace: str, workload: Workload,
+) -> None:
+    route_id = add_legacy_route(console, gateway_id, namespace)
+    before = legacy_shape(route_detail(console, gateway_id, route_id))
+    if adopt_by == "name":
+        program.route = canary.RouteMatch(name="legacy-demo")
+    stack = inline_stack(program, env=stack_env)
+
+    up = stack.up(**QUIET)
+    assert up.outputs["route_id"].value == str(route_id), "the existing route is adopted, not duplicated"
+    assert route_weights(emulator, gateway_id) == {"v1": 100, "v2": 0}
+    assert route_detail(console, gateway_id, route_id)["Description"].startswith("pulumi-canary:")
+
+    stack.destroy(**QUIET)
+    after = route_detail(console, gateway_id, route_id)
+    assert legacy_shape(after) == before
+    assert after["Status"] == 3, "the restored route is published again"
+    assert versions_on_gateway(emulator) == set()
+
+
+def test_refresh_reports_weights_changed_in_the_console_and_up_restores_them(
+    inline_stack, stack_env, program: Program, console: Any, emulator: EmulatorServer, gateway_id: str,
+    workload: Workload,
+) -> None:
+    workload.wait_ready(workload.deploy("v2", replicas=1), 1)
+    program.split = {"weights": {"v1": 90, "v2": 10}}
+    stack = inline_stack(program, env=stack_env)
+    route_id = int(stack.up(**QUIET).outputs["route_id"].value)
+
+    detail = route_detail(console, gateway_id, route_id)
+    services = [{**entry, "Percent": 50} for entry in detail["RouteServices"]]
+    sdk_call(console, "UpdateGatewayRoute", {
+        "GatewayUniqueId": gateway_id, "Id": route_id, "Name": detail["Name"],
+        "DestinationType": "VersionOriented", "Predicates": detail["RoutePredicates"], "Services": services,
+        "Description": detail["Description"]})
+    sdk_call(console, "ApplyGatewayRoute", {"GatewayUniqueId": gateway_id, "RouteId": route_id})
+
+    stack.refresh(**QUIET)
+    resources = stack.export_stack().deployment["resources"]
+    (split,) = [r for r in resources if r["type"].endswith(":TrafficSplit")]
+    assert split["outputs"]["live_weights"] == {"v1": 50, "v2": 50}
+
+    preview = stack.preview(diff=True, **QUIET)
+    assert preview.change_summary.get("update") == 1
+    assert "v1: 50 => 90" in preview.stdout and "v2: 50 => 10" in preview.stdout
+
+    stack.up(**QUIET)
+    assert route_weights(emulator, gateway_id) == {"v1": 90, "v2": 10}
+
+
+def test_preview_diff_shows_a_weight_change_as_a_property_change(
+    inline_stack, stack_env, program: Program, emulator: EmulatorServer, gateway_id: str, workload: Workload,
+) -> None:
+    workload.wait_ready(workload.deploy("v2", replicas=1), 1)
+    program.split = {"weights": {"v1": 90, "v2": 10}}
+    stack = inline_stack(program, env=stack_env)
+    stack.up(**QUIET)
+    program.split = {"weights": {"v1": 75, "v2": 25}}
+
+    preview = stack.preview(diff=True, **QUIET)
+    assert preview.change_summary == {"same": 2, "update": 1}
+    assert "~ weights" in preview.stdout
+    assert "v1: 90 => 75" in preview.stdout and "v2: 10 => 25" in preview.stdout
+    assert route_weights(emulator, gateway_id) == {"v1": 90, "v2": 10}, "preview changes nothing"
+
+
+def test_delete_moves_traffic_to_stable_before_removing_anything(
+    inline_stack, stack_env, program: Program, emulator: EmulatorServer, gateway_id: str, workload: Workload,
+) -> None:
+    workload.wait_ready(workload.deploy("v2", replicas=1), 1)
+    program.split = {"weights": {"v1": 50, "v2": 50}}
+    stack = inline_stack(program, env=stack_env)
+    stack.up(**QUIET)
+    emulator.clear_requests()
+
+    stack.destroy(**QUIET)
+    writes = [r.action for r in emulator.requests() if not r.action.startswith(("Get", "List"))]
+    first_removal = min(writes.index(a) for a in ("DeleteGatewayServiceVersion", "DeleteGatewayRoute"))
+    assert "UpdateGatewayRoute" in writes[:first_removal], writes
+    assert writes[writes.index("UpdateGatewayRoute") + 1] == "ApplyGatewayRoute", writes
