@@ -91,4 +91,5 @@ def add_legacy_route(client: Any, gateway_id: str, namespace: str, name: str = "
 
 
 def route_detail(client: Any, gateway_id: str, route_id: int) -> dict[str, Any]:
-    return dict(sdk_call(client, "GetGatewayRouteDetail", {"GatewayUniqueId": gateway_id, "RouteId": route_id}))
+    params = {"GatewayUniqueId": gateway_id, "RouteId": route_id}
+    return dict(sdk_call(client, "GetGatewayRouteDetail", params))

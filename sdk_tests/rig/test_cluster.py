@@ -127,7 +127,8 @@ def test_both_gateway_api_channels_are_on_disk_and_the_experimental_one_is_serve
     from rig import tools
 
     for channel in ("standard", "experimental"):
-        assert (tools.CRDS.folder / "gateway-api" / channel / "gateway.networking.k8s.io_httproutes.yaml").is_file()
+        crd = tools.CRDS.folder / "gateway-api" / channel / "gateway.networking.k8s.io_httproutes.yaml"
+        assert crd.is_file()
     served = kube.get(CustomResourceDefinition, "httproutes.gateway.networking.k8s.io")
     assert served.metadata.annotations["gateway.networking.k8s.io/channel"] == "experimental"
     assert kube.get(CustomResourceDefinition, "destinationrules.networking.istio.io").spec.group == (
