@@ -33,9 +33,11 @@ OWNER_KEY = "__owner"
 
 
 def is_unknown(value: object) -> bool:
+    """Preview-time unknowns arrive as ``Unknown`` objects (or the wire sentinel string)."""
+    from pulumi.output import Unknown
     from pulumi.runtime import rpc
 
-    return isinstance(value, str) and value == rpc.UNKNOWN
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN)
 
 
 def declared_inputs(props: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ class Program:
     """A program whose declarations a test changes between `pulumi up`s, like an edited infra repo."""
 
     def __init__(self, emulator: EmulatorServer, gateway_id: str, namespace: str) -> None:
+        self.gateway_id = gateway_id
         self.gateway = canary.MseGateway(gateway_id=gateway_id, region="cn-hangzhou",
                                          endpoint=f"http://{emulator.endpoint}")
         self.namespace = namespace
@@ -44,9 +45,7 @@ class Program:
             gateway=self.gateway,
             service=canary.ServiceRef(name=SERVICE, namespace=self.namespace, port=80),
             route=self.route,
-            label_key="version",
-            readiness_timeout_seconds=60,
-            **self.policy,
+            **{"label_key": "version", "readiness_timeout_seconds": 60, **self.policy},
         )
         pulumi.export("route_id", policy.route_id)
         pulumi.export("weights", policy.weights)
