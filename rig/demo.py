@@ -1,4 +1,9 @@
-"""``make demo``: the root Pulumi program through the real engine, against the local rig.
+"""``make demo``: the canary release of the root program, step by step, through the real engine.
+
+The local rig stands in for the cloud: a Kubernetes cluster (etcd, kube-apiserver, controllers,
+scheduler, kwok) runs ``demo-service`` and its Deployments, and the MSE emulator serves the official
+Alibaba Cloud SDK and discovers the service's endpoints in that cluster. Between steps the demo edits the
+stack config, as a team edits its infra repo, and shows ``pulumi preview --diff`` and the live weights.
 
 The rig's CLI has no Python language host (see README), so the root ``__main__.py`` runs as an
 Automation API inline program: the same file, the same engine, the same dynamic providers.
@@ -8,11 +13,26 @@ from __future__ import annotations
 
 import runpy
 import shutil
+import time
+from typing import Any
 
 from rig import tools, workspace
 from rig.cluster import LocalCluster
 
 DEMO_DIR = tools.ROOT / ".demo"
+NAMESPACE = "demo"
+GATEWAY_ID = "gw-demo0123456789"
+ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI-demo", "demo-secret-not-a-real-key"
+
+STEPS: list[tuple[str, dict[str, str]]] = [
+    ("3. create the CanaryPolicy: 100% of /demo to v1, 0% to v2", {}),
+    ("4-5. the policy deploys the canary (demo:2.0, label version=v2); traffic does not move",
+     {"canaryImage": "demo:2.0"}),
+    ("6. a TrafficSplit sends 10% to the canary", {"canaryImage": "demo:2.0", "canaryWeight": "10"}),
+    ("6. ... and then 50%", {"canaryImage": "demo:2.0", "canaryWeight": "50"}),
+    ("7. complete the release: v2 becomes stable, the next canary takes a new label value v3",
+     {"stableVersion": "v2", "canaryVersion": "v3", "canaryImage": "demo:3.0", "canaryWeight": "0"}),
+]
 
 
 def say(message: str) -> None:
@@ -23,25 +43,87 @@ def run_root_program() -> None:
     runpy.run_path(str(tools.ROOT / "__main__.py"), run_name="__main__")
 
 
+def deploy_demo_service(kubeconfig: str) -> None:
+    """Step 1: the application as its team runs it: a Service and a Deployment labelled version=v1."""
+    from lightkube import Client, KubeConfig, codecs
+    from lightkube.resources.apps_v1 import Deployment
+
+    client = Client(config=KubeConfig.from_file(kubeconfig), field_manager="demo-team")
+    labels = {"app": "demo", "version": "v1"}
+    for manifest in (
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "demo-service", "namespace": NAMESPACE},
+         "spec": {"selector": {"app": "demo"}, "ports": [{"port": 80, "targetPort": 8080}]}},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": "demo-service-v1", "namespace": NAMESPACE},
+         "spec": {"replicas": 2, "selector": {"matchLabels": labels},
+                  "template": {"metadata": {"labels": labels},
+                               "spec": {"containers": [{"name": "app", "image": "demo:1.0"}]}}}},
+    ):
+        client.apply(codecs.from_dict(manifest))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = client.get(Deployment, "demo-service-v1", namespace=NAMESPACE).status
+        if status and status.readyReplicas == 2:
+            return
+        time.sleep(0.5)
+    raise RuntimeError("demo-service-v1 did not become ready")
+
+
+def show_gateway(emulator: Any) -> None:
+    routes = emulator.state()["Routes"]
+    if not routes:
+        print("gateway: no route")
+    for route in routes:
+        print(f"gateway route {route['Name']} (status {route['Status']}):")
+        for entry in route["RouteServices"]:
+            bar = "#" * (entry["Percent"] // 4)
+            print(f"  {entry.get('Version') or 'service':>4} {entry['Percent']:>3}% {bar}")
+
+
 def main() -> None:
+    from pulumi_canary.emulator import EmulatorServer
+    from pulumi_canary.emulator.endpoints import KubernetesEndpoints
+
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     DEMO_DIR.mkdir()
     say("starting the local cluster (etcd, kube-apiserver, controllers, scheduler, kwok)")
     with LocalCluster(workdir=DEMO_DIR / "cluster") as cluster:
-        print(f"KUBECONFIG={cluster.kubeconfig_path}")
-        stack = workspace.inline_stack(
-            DEMO_DIR / "pulumi", "pulumi-canary-demo", "demo", run_root_program,
-            {"KUBECONFIG": str(cluster.kubeconfig_path)},
-        )
-        say("pulumi preview --diff")
-        stack.preview(diff=True, on_output=print)
-        say("pulumi up")
-        result = stack.up(on_output=print)
-        for name, output in sorted(result.outputs.items()):
-            print(f"output {name} = {output.value}")
-        say("pulumi destroy")
-        stack.destroy(on_output=print)
+        kubeconfig = str(cluster.kubeconfig_path)
+        endpoints = KubernetesEndpoints(kubeconfig)
+        with EmulatorServer(credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, endpoints=endpoints) as emulator:
+            emulator.seed_gateway(GATEWAY_ID)
+            emulator.seed_service_source(GATEWAY_ID, "c-demo")
+            print(f"MSE emulator on http://{emulator.endpoint}, gateway {GATEWAY_ID}")
+            say("1. demo-service runs with a Deployment whose pods carry version=v1")
+            deploy_demo_service(kubeconfig)
+            run_steps(emulator, kubeconfig)
     say("demo finished")
+
+
+def run_steps(emulator: Any, kubeconfig: str) -> None:
+    env = {"KUBECONFIG": kubeconfig, "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
+           "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET}
+    stack = workspace.inline_stack(DEMO_DIR / "pulumi", "pulumi-canary-demo", "demo", run_root_program, env)
+    base = {"gatewayId": GATEWAY_ID, "endpoint": f"http://{emulator.endpoint}", "namespace": NAMESPACE}
+    for title, settings in STEPS:
+        say(title)
+        configure(stack, {**base, **settings})
+        stack.preview(diff=True, on_output=print)
+        stack.up(on_output=lambda _line: None)
+        show_gateway(emulator)
+    say("8. delete the policy: all traffic to stable first, then the canary version and Deployment go")
+    stack.destroy(on_output=print)
+    show_gateway(emulator)
+
+
+def configure(stack: Any, settings: dict[str, str]) -> None:
+    from pulumi import automation as auto
+
+    for key in ("stableVersion", "canaryVersion", "canaryImage", "canaryWeight"):
+        if key not in settings:
+            stack.remove_config(key)
+    stack.set_all_config({key: auto.ConfigValue(value) for key, value in settings.items()})
 
 
 if __name__ == "__main__":

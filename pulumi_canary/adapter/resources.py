@@ -80,6 +80,11 @@ class CanaryPolicy(Resource, module="canary", name="CanaryPolicy"):
             "original_route": None,
         }
         super().__init__(CanaryPolicyProvider(), resource_name, props, opts)
+        # What a TrafficSplit of this policy needs, as declared: known during preview, unlike outputs.
+        self.split_inputs: dict[str, Any] = {
+            key: props[key]
+            for key in ("gateway", "service", "route", "label_key", "stable_version", "canary_version")
+        } | {"policy": owner, OWNER_KEY: owner}
 
 
 class TrafficSplit(Resource, module="canary", name="TrafficSplit"):
@@ -104,19 +109,12 @@ class TrafficSplit(Resource, module="canary", name="TrafficSplit"):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
-            "policy": policy.owner,
-            "gateway": policy.gateway,
-            "service": policy.service,
-            "route": policy.route,
+            **policy.split_inputs,
             "route_id": policy.route_id,
-            "label_key": policy.label_key,
-            "stable_version": policy.stable_version,
-            "canary_version": policy.canary_version,
             "weights": weights,
             "canary_weight": canary_weight,
             "readiness_timeout_seconds": readiness_timeout_seconds,
             "allow_unready": allow_unready,
-            OWNER_KEY: policy.owner,
             "live_weights": None,
         }
         merged = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(depends_on=[policy]), opts)
