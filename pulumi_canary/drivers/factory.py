@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ..errors import PreconditionError
-from ..model import CanaryPolicySpec, MseGatewaySpec, TrafficSplitSpec
+from ..errors import Failure, InvalidInputError, PreconditionError
+from ..model import CanaryPolicySpec, GatewayApiSpec, IstioSpec, MseGatewaySpec, TrafficSplitSpec
 from .executor import GatewayDriver
 from .kube import KubeAccess
 from .workloads import ServiceTarget, Workloads
+
+if TYPE_CHECKING:
+    from .k8s_routes import RouteIntent
 
 
 @dataclass
@@ -35,5 +39,36 @@ def gateway_driver(
         from .credentials import AlibabaCredentials
         from .mse import MseDriver
 
-        return MseDriver(spec.gateway, spec.service, AlibabaCredentials.resolve(config), owner)
-    raise PreconditionError(f"gateway kind {spec.gateway.kind!r} is not supported yet; use canary.MseGateway")
+        credentials = AlibabaCredentials.resolve(config)
+        return MseDriver(
+            spec.gateway,
+            spec.service,
+            credentials,
+            owner,
+            spec.canary_version,
+            bool(spec.route.canary_headers),
+        )
+    if isinstance(spec.gateway, GatewayApiSpec):
+        from .gateway_api import GatewayApiDriver, unsupported
+
+        refuse(unsupported(spec.route))
+        return GatewayApiDriver(KubeAccess.resolve(config).client(), spec.gateway, route_intent(spec, owner))
+    if isinstance(spec.gateway, IstioSpec):
+        from .istio import IstioDriver
+        from .istio import unsupported as istio_unsupported
+
+        refuse(istio_unsupported(spec.route))
+        return IstioDriver(KubeAccess.resolve(config).client(), spec.gateway, route_intent(spec, owner))
+    raise PreconditionError(f"gateway kind {spec.gateway.kind!r} is not supported")
+
+
+def route_intent(spec: CanaryPolicySpec | TrafficSplitSpec, owner: str) -> RouteIntent:
+    from .k8s_routes import RouteIntent
+
+    return RouteIntent(spec.service, spec.label_key, spec.canary_version, spec.route, owner)
+
+
+def refuse(failures: list[Failure]) -> None:
+    """A route feature the chosen gateway cannot express stops the operation before anything is written."""
+    if failures:
+        raise InvalidInputError(failures)

@@ -32,8 +32,16 @@ POLL_SECONDS = 1.0
 KEPT_ROUTE_FIELDS = ("Name", "RouteOrder", "Fallback", "DomainIdList")
 
 
+HEADER_ROUTE_SUFFIX = "#canary-headers"
+
+
 def owner_marker(owner: str) -> str:
     return f"{OWNER_PREFIX}{owner}"
+
+
+def header_route_marker(owner: str) -> str:
+    """The header route is a second route of the same owner, told apart by this suffix."""
+    return f"{owner_marker(owner)}{HEADER_ROUTE_SUFFIX}"
 
 
 def owner_of(description: str | None, owner: str) -> RouteOwner:
@@ -48,9 +56,23 @@ def default_route_name(service: ServiceRefSpec, owner: str) -> str:
     return f"{service.name}-{service.namespace}"[: 63 - 16].rstrip("-") + f"-canary-{digest}"
 
 
-def predicates(match: RouteMatchSpec) -> dict[str, Any]:
+def predicates(match: RouteMatchSpec, with_headers: bool = False) -> dict[str, Any]:
     path = {"Path": match.path, "Type": PATH_TYPES[match.path_type], "IgnoreCase": False}
-    return {"PathPredicates": path, "HeaderPredicates": [], "QueryPredicates": [], "MethodPredicates": []}
+    headers = (
+        [{"Key": key, "Type": "EQUAL", "Value": value} for key, value in match.canary_headers.items()]
+        if with_headers
+        else []
+    )
+    return {
+        "PathPredicates": path,
+        "HeaderPredicates": headers,
+        "QueryPredicates": [],
+        "MethodPredicates": [],
+    }
+
+
+def header_route_name(main_route_name: str) -> str:
+    return main_route_name[: 63 - 4].rstrip("-") + "-hdr"
 
 
 def route_services(
@@ -86,6 +108,10 @@ def whole_numbers(value: Any) -> Any:
     return value
 
 
+def route_predicates(route: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(parse_json(route.get("Predicates"), {}) or route.get("RoutePredicates") or {})
+
+
 def parse_json(value: Any, default: Any) -> Any:
     if isinstance(value, str):
         return json.loads(value) if value else default
@@ -101,10 +127,14 @@ class MseDriver:
         service: ServiceRefSpec,
         credentials: AlibabaCredentials,
         owner: str,
+        canary_version: str,
+        header_routing: bool = False,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.gateway = gateway
         self.service = service
+        self.canary_version = canary_version
+        self.header_routing = header_routing
         self._credentials = credentials
         self.owner = owner
         self._sleep = sleep
@@ -341,23 +371,76 @@ class MseDriver:
         }
 
     def find_route(self, match: RouteMatchSpec) -> str | None:
-        """Our own route (a retried create), else a route to adopt: by name, else by the same path."""
+        """Our own route (a retried create), else a route to adopt: by name, else by the same path.
+
+        ListGatewayRoute does not return descriptions, so our created route is found by its name (which
+        carries a hash of the owner) and confirmed by the marker in its detail.
+        """
         routes = self._pages("ListGatewayRoute", {"FilterParams": self._base()})
-        marker = owner_marker(self.owner)
+        own_name = default_route_name(self.service, self.owner)
         for route in routes:
-            if route.get("Description") == marker:
-                return str(route["Id"])
-        for route in routes:
-            if match.name is not None and route.get("Name") == match.name:
-                return str(route["Id"])
-        if match.name is None:
-            for route in routes:
-                path = (parse_json(route.get("Predicates"), {}) or route.get("RoutePredicates") or {}).get(
-                    "PathPredicates"
-                ) or {}
-                if path.get("Path") == match.path and path.get("Type") == PATH_TYPES[match.path_type]:
+            if route.get("Name") == own_name:
+                detail = self.route_detail(str(route["Id"]))
+                if detail is not None and detail.get("Description") == owner_marker(self.owner):
                     return str(route["Id"])
+        if match.name is not None:
+            return next((str(r["Id"]) for r in routes if r.get("Name") == match.name), None)
+        for route in routes:
+            found = route_predicates(route)
+            path = found.get("PathPredicates") or {}
+            if found.get("HeaderPredicates"):
+                continue  # a header-only route is not the route of this path
+            if path.get("Path") == match.path and path.get("Type") == PATH_TYPES[match.path_type]:
+                return str(route["Id"])
         return None
+
+    # ---- header-based canary routing: a second route, same path plus header predicates, canary only ----
+
+    def _own_header_route(self, main_route: Mapping[str, Any]) -> dict[str, Any] | None:
+        name = header_route_name(str(main_route["Name"]))
+        for route in self._pages("ListGatewayRoute", {"FilterParams": self._base()}):
+            if route.get("Name") == name:
+                detail = self.route_detail(str(route["Id"]))
+                if detail is not None and detail.get("Description") == header_route_marker(self.owner):
+                    return detail
+        return None
+
+    def sync_header_route(self, match: RouteMatchSpec, main_route: Mapping[str, Any]) -> None:
+        """Requests carrying ``match.canary_headers`` go to the canary version whatever the weights."""
+        existing = self._own_header_route(main_route)
+        if not match.canary_headers:
+            if existing is not None:
+                self._delete_route_detail(existing)
+            return
+        services = route_services(self.service, self.service_id(), {self.canary_version: 100})
+        # The path comes from the main route: an adopted route may be named without a path.
+        header_predicates = predicates(match, with_headers=True)
+        header_predicates["PathPredicates"] = route_predicates(main_route).get("PathPredicates")
+        wanted = {
+            "Predicates": header_predicates,
+            "DestinationType": "VersionOriented",
+            "Services": services,
+            "Description": header_route_marker(self.owner),
+        }
+        if existing is None:
+            params = {
+                **self._base(),
+                **wanted,
+                "Name": header_route_name(str(main_route["Name"])),
+                "DomainIdListJSON": "[]",
+            }
+            route_id = int(self.call("AddGatewayRoute", params))
+            self.call("ApplyGatewayRoute", {**self._base(), "RouteId": route_id})
+        elif (
+            self._route_weights(existing) != {self.canary_version: 100}
+            or route_predicates(existing) != wanted["Predicates"]
+        ):
+            self._rewrite_route(existing, wanted)
+
+    def _delete_header_route(self, main_route: Mapping[str, Any]) -> None:
+        existing = self._own_header_route(main_route)
+        if existing is not None:
+            self._delete_route_detail(existing)
 
     def live(self, match: RouteMatchSpec, route_id: str | None) -> LiveRoute:
         versions, ready = self.versions_and_endpoints()
@@ -383,7 +466,7 @@ class MseDriver:
                 params[key] = route[key]
         if "DomainIdList" in params:
             params["DomainIdListJSON"] = json.dumps(params.pop("DomainIdList"))
-        params["Predicates"] = parse_json(route.get("Predicates"), {})
+        params["Predicates"] = route_predicates(route)
         params["Services"] = route.get("RouteServices") or parse_json(route.get("Services"), [])
         params["DestinationType"] = route.get("DestinationType")
         params["Description"] = route.get("Description") or ""
@@ -419,12 +502,13 @@ class MseDriver:
         }
         route_id = str(self.call("AddGatewayRoute", params))
         self.call("ApplyGatewayRoute", {**self._base(), "RouteId": int(route_id)})
+        self.sync_header_route(match, self._require_route(route_id))
         return route_id
 
     def snapshot(self, route_id: str) -> RouteSnapshot:
         route = self._require_route(route_id)
         data = {key: route.get(key) for key in (*KEPT_ROUTE_FIELDS, "Description", "DestinationType")}
-        data["Predicates"] = parse_json(route.get("Predicates"), {})
+        data["Predicates"] = route_predicates(route)
         data["Services"] = route.get("RouteServices") or parse_json(route.get("Services"), [])
         versions = tuple(sorted(self._route_weights(route)))
         return RouteSnapshot(route_id=route_id, referenced_versions=versions, data=data)
@@ -436,20 +520,33 @@ class MseDriver:
         if match.path is not None:
             changes["Predicates"] = predicates(match)
         self._rewrite_route(route, changes)
+        self.sync_header_route(match, self._require_route(route_id))
         return original
 
     def update_route(self, route_id: str, match: RouteMatchSpec) -> None:
-        self._rewrite_route(self._require_route(route_id), {"Predicates": predicates(match)})
+        route = self._require_route(route_id)
+        self._rewrite_route(route, {"Predicates": predicates(match)})
+        self.sync_header_route(match, self._require_route(route_id))
 
     def set_weights(self, route_id: str, weights: Mapping[str, int]) -> None:
         route = self._require_route(route_id)
-        if self._route_weights(route) == dict(weights) and route.get("Status") == 3:
+        current = self._route_weights(route)
+        if current == dict(weights) and route.get("Status") == 3:
             return
         services = route_services(self.service, self.service_id(), weights)
         self._rewrite_route(route, {"DestinationType": "VersionOriented", "Services": services})
+        if self.header_routing:
+            self._retarget_header_route(route)  # after a promotion header traffic follows the new canary
+
+    def _retarget_header_route(self, main_route: Mapping[str, Any]) -> None:
+        existing = self._own_header_route(main_route)
+        if existing is not None and self._route_weights(existing) != {self.canary_version: 100}:
+            services = route_services(self.service, self.service_id(), {self.canary_version: 100})
+            self._rewrite_route(existing, {"Services": services})
 
     def restore_route(self, original: RouteSnapshot) -> None:
         route = self._require_route(original.route_id)
+        self._delete_header_route(route)
         data = whole_numbers(original.data)
         self._rewrite_route(
             route,
@@ -464,12 +561,17 @@ class MseDriver:
     def release_route(self, route_id: str) -> None:
         route = self.route_detail(route_id)
         if route is not None:
+            self._delete_header_route(route)
             self._rewrite_route(route, {"Description": ""})
 
     def delete_route(self, route_id: str) -> None:
         route = self.route_detail(route_id)
-        if route is None:
-            return
+        if route is not None:
+            self._delete_header_route(route)
+            self._delete_route_detail(route)
+
+    def _delete_route_detail(self, route: Mapping[str, Any]) -> None:
+        route_id = int(route["Id"])
         if route.get("Status") in (2, 3, 4):  # the gateway refuses to delete a route that is online
-            self.call("OfflineGatewayRoute", {**self._base(), "RouteId": int(route_id)})
-        self.call("DeleteGatewayRoute", {**self._base(), "RouteId": int(route_id)})
+            self.call("OfflineGatewayRoute", {**self._base(), "RouteId": route_id})
+        self.call("DeleteGatewayRoute", {**self._base(), "RouteId": route_id})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi_canary as canary
@@ -13,11 +14,24 @@ QUIET = {"on_output": lambda _line: None}
 
 def route_weights(emulator: EmulatorServer, gateway_id: str) -> dict[str, int]:
     """What the gateway would actually route: the published route's per-version percentages."""
-    routes = [r for r in emulator.state()["Routes"] if r["GatewayUniqueId"] == gateway_id]
+    routes = [r for r in gateway_routes(emulator, gateway_id) if not r["Predicates"].get("HeaderPredicates")]
     assert len(routes) == 1, routes
     (route,) = routes
     assert route["Status"] == 3, "the route must be published"
     return {entry["Version"]: entry["Percent"] for entry in route["RouteServices"]}
+
+
+def gateway_routes(emulator: EmulatorServer, gateway_id: str) -> list[dict[str, Any]]:
+    return [
+        {
+            **route,
+            "Predicates": json.loads(route["Predicates"])
+            if isinstance(route["Predicates"], str)
+            else route["Predicates"],
+        }
+        for route in emulator.state()["Routes"]
+        if route["GatewayUniqueId"] == gateway_id
+    ]
 
 
 def versions_on_gateway(emulator: EmulatorServer) -> set[str]:
@@ -30,8 +44,9 @@ class Program:
 
     def __init__(self, emulator: EmulatorServer, gateway_id: str, namespace: str) -> None:
         self.gateway_id = gateway_id
-        self.gateway = canary.MseGateway(gateway_id=gateway_id, region="cn-hangzhou",
-                                         endpoint=f"http://{emulator.endpoint}")
+        self.gateway = canary.MseGateway(
+            gateway_id=gateway_id, region="cn-hangzhou", endpoint=f"http://{emulator.endpoint}"
+        )
         self.namespace = namespace
         self.route = canary.RouteMatch(path="/demo")
         self.policy: dict[str, Any] = {"stable_version": "v1", "canary_version": "v2"}
@@ -67,9 +82,16 @@ def sdk_call(client: Any, action: str, params: dict[str, Any]) -> Any:
 
 def import_service(client: Any, gateway_id: str, namespace: str) -> int:
     (source,) = sdk_call(client, "ListServiceSource", {"GatewayUniqueId": gateway_id})
-    sdk_call(client, "ImportServices", {"GatewayUniqueId": gateway_id, "SourceType": "K8S",
-                                        "SourceId": source["Id"],
-                                        "ServiceList": [{"Name": SERVICE, "Namespace": namespace}]})
+    sdk_call(
+        client,
+        "ImportServices",
+        {
+            "GatewayUniqueId": gateway_id,
+            "SourceType": "K8S",
+            "SourceId": source["Id"],
+            "ServiceList": [{"Name": SERVICE, "Namespace": namespace}],
+        },
+    )
     filters = {"GatewayUniqueId": gateway_id, "Name": SERVICE, "Namespace": namespace}
     found = sdk_call(client, "ListGatewayService", {"FilterParams": filters, "PageNumber": 1, "PageSize": 10})
     return int(found["Result"][0]["Id"])
@@ -78,13 +100,29 @@ def import_service(client: Any, gateway_id: str, namespace: str) -> int:
 def add_legacy_route(client: Any, gateway_id: str, namespace: str, name: str = "legacy-demo") -> int:
     """A route made by hand before pulumi-canary: the whole Service, no versions."""
     service_id = import_service(client, gateway_id, namespace)
-    route_id = int(sdk_call(client, "AddGatewayRoute", {
-        "GatewayUniqueId": gateway_id, "Name": name, "DestinationType": "Single",
-        "Description": "made by the platform team",
-        "Predicates": {"PathPredicates": {"Path": "/demo", "Type": "PRE", "IgnoreCase": False}},
-        "Services": [{"ServiceId": service_id, "Name": SERVICE, "Namespace": namespace, "SourceType": "K8S",
-                      "ServicePort": 80, "Percent": 100}],
-    }))
+    route_id = int(
+        sdk_call(
+            client,
+            "AddGatewayRoute",
+            {
+                "GatewayUniqueId": gateway_id,
+                "Name": name,
+                "DestinationType": "Single",
+                "Description": "made by the platform team",
+                "Predicates": {"PathPredicates": {"Path": "/demo", "Type": "PRE", "IgnoreCase": False}},
+                "Services": [
+                    {
+                        "ServiceId": service_id,
+                        "Name": SERVICE,
+                        "Namespace": namespace,
+                        "SourceType": "K8S",
+                        "ServicePort": 80,
+                        "Percent": 100,
+                    }
+                ],
+            },
+        )
+    )
     sdk_call(client, "ApplyGatewayRoute", {"GatewayUniqueId": gateway_id, "RouteId": route_id})
     return route_id
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi_canary as canary
 from pulumi_canary.emulator import EmulatorServer
 from sdk_tests.engine.conftest import Workload
-from sdk_tests.engine.mse_program import QUIET, Program, route_weights, versions_on_gateway
+from sdk_tests.engine.mse_program import QUIET, Program, gateway_routes, route_weights, versions_on_gateway
 
 
 def test_the_whole_flow_with_a_user_deployed_canary_and_rotation(
@@ -76,3 +76,33 @@ def test_promotion_to_a_new_label_value_with_a_policy_owned_canary_deployment(
     stack.destroy(**QUIET)
     assert [r for r in emulator.state()["Routes"] if r["GatewayUniqueId"] == gateway_id] == []
     assert "demo-service-v3" not in workload.deployment_names()
+
+
+def test_canary_headers_send_tagged_requests_to_the_canary_and_follow_promotion(
+    inline_stack, stack_env, program: Program, emulator: EmulatorServer, gateway_id: str, workload: Workload
+) -> None:
+    workload.wait_ready(workload.deploy("v2", replicas=1), 1)
+    program.route = canary.RouteMatch(path="/demo", canary_headers={"x-canary": "always"})
+    stack = inline_stack(program, env=stack_env)
+    stack.up(**QUIET)
+
+    def header_route() -> dict:
+        routes = gateway_routes(emulator, gateway_id)
+        (found,) = [r for r in routes if r["Predicates"].get("HeaderPredicates")]
+        return found
+
+    route = header_route()
+    expected_header = {"Key": "x-canary", "Type": "EQUAL", "Value": "always"}
+    assert route["Predicates"]["HeaderPredicates"] == [expected_header]
+    assert route["Predicates"]["PathPredicates"]["Path"] == "/demo"
+    assert [(s["Version"], s["Percent"]) for s in route["RouteServices"]] == [("v2", 100)]
+    assert route["Status"] == 3
+    assert route_weights(emulator, gateway_id) == {"v1": 100, "v2": 0}, "weights are untouched"
+
+    program.policy = {"stable_version": "v2", "canary_version": "v1"}
+    stack.up(**QUIET)
+    assert [(s["Version"], s["Percent"]) for s in header_route()["RouteServices"]] == [("v1", 100)]
+    assert route_weights(emulator, gateway_id) == {"v2": 100, "v1": 0}
+
+    stack.destroy(**QUIET)
+    assert gateway_routes(emulator, gateway_id) == []
