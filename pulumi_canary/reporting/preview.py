@@ -86,6 +86,8 @@ def split_section(change: Change) -> list[str]:
         before = f"{old[version]}%" if old and version in old else "-"
         after = f"{new[version]}%" if new and version in new else ("unknown" if new is None else "-")
         lines.append(f"| `{version}` | {before} | {after} | `{bar(new.get(version, 0)) if new else ''}` |")
+    if new is None and change.op != "delete":
+        lines += ["", "_The new weights depend on values known only during the update._"]
     if change.op == "delete":
         stable = change.old.get("stable_version")
         lines += [

@@ -1,0 +1,37 @@
+"""The live status of canary policies as rows, a table for people and JSON for machines (pure)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class VersionStatus:
+    """One version of one policy's route, as the gateway reports it now."""
+
+    policy: str
+    gateway: str
+    route_id: str
+    version: str
+    role: str  # stable | canary | other
+    weight: int
+    ready_endpoints: int
+
+
+def table(rows: list[VersionStatus]) -> str:
+    headers = ("POLICY", "GATEWAY", "ROUTE", "VERSION", "ROLE", "WEIGHT", "READY")
+    cells = [
+        (r.policy, r.gateway, r.route_id, r.version, r.role, f"{r.weight}%", str(r.ready_endpoints))
+        for r in rows
+    ]
+    widths = [max(len(text) for text in column) for column in zip(headers, *cells, strict=False)]
+    lines = [
+        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True))
+        for line in [headers, *cells]
+    ]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def as_json(rows: list[VersionStatus]) -> str:
+    return json.dumps([asdict(row) for row in rows], indent=2) + "\n"
