@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import secrets
 import shutil
 import signal
@@ -28,10 +29,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from rig import tools
 
 FAKE_NODES = 3
+CLIENT_USER = "pulumi-canary-client"
 FIELD_MANAGER = "pulumi-canary-rig"
 STARTUP_TIMEOUT_SECONDS = 120.0
 
@@ -66,6 +69,9 @@ class LocalCluster:
     nodes: int = FAKE_NODES
     processes: list[Process] = field(default_factory=list)
     token: str = field(default_factory=lambda: secrets.token_hex(16))
+    # A second identity for the code under test, so its requests stand apart in the audit log.
+    client_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    audit: bool = False
     apiserver_port: int = 0
     _owned_workdir: bool = False
 
@@ -146,7 +152,10 @@ class LocalCluster:
         certs.mkdir(exist_ok=True)
         signing_key = certs / "sa.key"
         make_rsa_key(signing_key)
-        (self.workdir / "tokens.csv").write_text(f'{self.token},rig-admin,rig-admin,"system:masters"\n')
+        (self.workdir / "tokens.csv").write_text(
+            f'{self.token},rig-admin,rig-admin,"system:masters"\n'
+            f'{self.client_token},{CLIENT_USER},{CLIENT_USER},"system:masters"\n'
+        )
         self.apiserver_port = free_port()
         process = self._spawn(
             "kube-apiserver",
@@ -166,9 +175,45 @@ class LocalCluster:
                 "--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
                 "--allow-privileged=true",
                 "--endpoint-reconciler-type=none",
+                *self._audit_flags(),
             ],
         )
         wait_until(process, self._apiserver_ready, "kube-apiserver /readyz")
+
+    @property
+    def audit_log_path(self) -> Path:
+        assert self.workdir is not None
+        return self.workdir / "audit.log"
+
+    @property
+    def client_kubeconfig_path(self) -> Path:
+        """A kubeconfig for the code under test (user ``pulumi-canary-client``)."""
+        assert self.workdir is not None
+        return self.workdir / "client.kubeconfig"
+
+    def _audit_flags(self) -> list[str]:
+        if not self.audit:
+            return []
+        assert self.workdir is not None
+        policy = self.workdir / "audit-policy.yaml"
+        policy.write_text("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n")
+        return [
+            f"--audit-policy-file={policy}",
+            f"--audit-log-path={self.audit_log_path}",
+            "--audit-log-format=json",
+        ]
+
+    def client_requests(self) -> list[dict[str, Any]]:
+        """The audit events of the client identity so far (one per request, at stage ResponseComplete)."""
+        if not self.audit_log_path.exists():
+            return []
+        events = [json.loads(line) for line in self.audit_log_path.read_text().splitlines() if line.strip()]
+        return [
+            event
+            for event in events
+            if event.get("user", {}).get("username") == CLIENT_USER
+            and event.get("stage") == "ResponseComplete"
+        ]
 
     def _apiserver_ready(self) -> bool:
         request = urllib.request.Request(
@@ -180,10 +225,10 @@ class LocalCluster:
         assert self.workdir is not None
         # The self-signed serving certificate the apiserver generated is its own CA.
         ca_path = self.workdir / "certs" / "apiserver.crt"
-        self.kubeconfig_path.write_text(
-            kubeconfig_text(self.server, str(ca_path), self.token)
-        )
+        self.kubeconfig_path.write_text(kubeconfig_text(self.server, str(ca_path), self.token))
         self.kubeconfig_path.chmod(0o600)
+        self.client_kubeconfig_path.write_text(kubeconfig_text(self.server, str(ca_path), self.client_token))
+        self.client_kubeconfig_path.chmod(0o600)
 
     def _start_controllers(self) -> None:
         assert self.workdir is not None
@@ -238,9 +283,7 @@ def kubeconfig_text(server: str, ca_path: str, token: str) -> str:
 
 
 def make_rsa_key(path: Path) -> None:
-    subprocess.run(
-        ["openssl", "genrsa", "-out", str(path), "2048"], check=True, capture_output=True
-    )
+    subprocess.run(["openssl", "genrsa", "-out", str(path), "2048"], check=True, capture_output=True)
 
 
 def http_ok(request: str | urllib.request.Request, insecure: bool = False) -> bool:
@@ -263,7 +306,6 @@ def wait_until(
             return
         time.sleep(0.2)
     raise ClusterError(f"timed out after {timeout:.0f}s waiting for {what}:\n{process.tail()}")
-
 
 
 def stop_process(popen: subprocess.Popen[bytes], grace: float = 10.0) -> None:

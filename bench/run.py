@@ -1,0 +1,456 @@
+"""``make bench``: how much pulumi-canary adds to the Pulumi engine, measured in one run.
+
+For N CanaryPolicy+TrafficSplit pairs on a gateway, ``pulumi preview`` and ``pulumi up`` wall times are
+set next to the floor: 2N no-op dynamic resources with the same properties, in the same run, on the same
+engine. Then, in the stack of N pairs: one weight change (time and API calls, from the emulator's and the
+apiserver's request logs), and ``pulumi refresh``. Also: ``import pulumi_canary`` against ``import
+pulumi``, and the state size per resource. Each figure is min/median/max over repeated runs.
+
+``python -m bench.run`` writes bench/RESULTS.md; ``--quick`` (used by the test suite) runs tiny sizes once
+and writes to the path given by ``--output``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rig import tools, workspace
+from rig.cluster import LocalCluster
+
+ROOT = tools.ROOT
+NAMESPACE = "bench"
+GATEWAY_ID = "gw-bench0123456789"
+ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI-bench", "bench-secret-not-a-real-key"
+QUIET: dict[str, Any] = {"on_output": lambda _line: None}
+BUDGET = {"ratio": 1.3, "import_seconds": 0.15, "state_bytes": 2048}
+# A weight change needs: read the route (to resend it whole), read the versions' endpoints (the
+# readiness gate), UpdateGatewayRoute, ApplyGatewayRoute.
+MSE_MINIMUM_CALLS = {
+    "GetGatewayRouteDetail": 1,
+    "GetGatewayServiceDetail": 1,
+    "UpdateGatewayRoute": 1,
+    "ApplyGatewayRoute": 1,
+}
+
+
+@dataclass
+class Samples:
+    values: list[float] = field(default_factory=list)
+
+    def add(self, value: float) -> None:
+        self.values.append(value)
+
+    def summary(self, unit: str = "s") -> str:
+        if not self.values:
+            return "n/a"
+        low, mid, high = min(self.values), statistics.median(self.values), max(self.values)
+        return f"{low:.2f} / {mid:.2f} / {high:.2f} {unit}"
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values) if self.values else float("nan")
+
+
+@contextmanager
+def timed(samples: Samples) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    samples.add(time.perf_counter() - started)
+
+
+# ---- programs -----------------------------------------------------------------------------------------
+
+
+def gateway_args(kind: str, endpoint: str) -> Any:
+    import pulumi_canary as canary
+
+    if kind == "mse":
+        return canary.MseGateway(gateway_id=GATEWAY_ID, region="cn-hangzhou", endpoint=f"http://{endpoint}")
+    return canary.GatewayApi(gateway="bench-gw", namespace=NAMESPACE)
+
+
+def canary_program(kind: str, count: int, endpoint: str, weights: dict[int, int]) -> Callable[[], None]:
+    def program() -> None:
+        import pulumi_canary as canary
+
+        gateway = gateway_args(kind, endpoint)
+        for index in range(count):
+            policy = canary.CanaryPolicy(
+                f"p{index}",
+                gateway=gateway,
+                service=canary.ServiceRef(name=f"svc-{index}", namespace=NAMESPACE, port=80),
+                route=canary.RouteMatch(path=f"/p{index}"),
+                label_key="version",
+                stable_version="v1",
+                canary_version="v2",
+            )
+            canary.TrafficSplit(f"s{index}", policy=policy, canary_weight=weights.get(index, 0))
+
+    return program
+
+
+def floor_program(count: int) -> Callable[[], None]:
+    """2N no-op resources whose properties mirror a policy's and a split's, value for value."""
+
+    def program() -> None:
+        from bench.noop import Noop
+
+        for index in range(count):
+            shared = {
+                "gateway": {
+                    "kind": "mse",
+                    "gateway_id": GATEWAY_ID,
+                    "region": "cn-hangzhou",
+                    "endpoint": "x",
+                },
+                "service": {"name": f"svc-{index}", "namespace": NAMESPACE, "port": 80},
+                "route": {"path": f"/p{index}"},
+                "label_key": "version",
+                "stable_version": "v1",
+                "canary_version": "v2",
+                "__owner": f"bench/floor/p{index}",
+            }
+            Noop(
+                f"p{index}",
+                {
+                    **shared,
+                    "canary_deployment": None,
+                    "readiness_timeout_seconds": None,
+                    "allow_unready": None,
+                    "owner": None,
+                    "route_id": None,
+                    "weights": None,
+                    "canary_deployment_name": None,
+                    "original_route": None,
+                },
+            )
+            Noop(
+                f"s{index}",
+                {
+                    **shared,
+                    "policy": f"bench/floor/p{index}",
+                    "route_id": f"r{index}",
+                    "weights": None,
+                    "canary_weight": 0,
+                    "readiness_timeout_seconds": None,
+                    "allow_unready": None,
+                    "live_weights": None,
+                },
+            )
+
+    return program
+
+
+# ---- the rig ------------------------------------------------------------------------------------------
+
+
+def deploy_services(kubeconfig: Path, count: int) -> None:
+    """N Services, each with a ready Deployment labelled version=v1 (one replica)."""
+    from lightkube import Client, KubeConfig, codecs
+    from lightkube.resources.apps_v1 import Deployment
+
+    client = Client(config=KubeConfig.from_file(kubeconfig), field_manager="bench")
+    client.apply(codecs.from_dict({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}))
+    for index in range(count):
+        for manifest in service_manifests(f"svc-{index}", "v1"):
+            client.apply(codecs.from_dict(manifest))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        ready = sum(
+            1 for d in client.list(Deployment, namespace=NAMESPACE) if d.status and d.status.readyReplicas
+        )
+        if ready >= count:
+            return
+        time.sleep(1)
+    raise RuntimeError(f"only {ready} of {count} bench Deployments became ready")
+
+
+def service_manifests(name: str, version: str) -> list[dict[str, Any]]:
+    labels = {"app": name, "version": version}
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+            "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": f"{name}-{version}", "namespace": NAMESPACE},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "app", "image": f"{name}:{version}"}]},
+                },
+            },
+        },
+    ]
+
+
+def wait_ready(kubeconfig: Path, name: str) -> None:
+    from lightkube import Client, KubeConfig
+    from lightkube.resources.apps_v1 import Deployment
+
+    client = Client(config=KubeConfig.from_file(kubeconfig))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = client.get(Deployment, name, namespace=NAMESPACE).status
+        if status and status.readyReplicas:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"{name} did not become ready")
+
+
+# ---- measurements -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    rows: list[tuple[str, str, str, str]] = field(default_factory=list)  # figure, value, floor, ratio
+    notes: list[str] = field(default_factory=list)
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)  # budget item, met, detail
+
+    def compare(self, figure: str, measured: Samples, floor: Samples) -> float:
+        ratio = measured.median / floor.median if floor.median else float("nan")
+        self.rows.append((figure, measured.summary(), floor.summary(), f"{ratio:.2f}"))
+        return ratio
+
+
+def stack_env(cluster: LocalCluster, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {
+        "KUBECONFIG": str(cluster.client_kubeconfig_path),
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+        **(extra or {}),
+    }
+
+
+def measure_scale(
+    kind: str,
+    count: int,
+    repeats: int,
+    cluster: LocalCluster,
+    emulator: Any,
+    work: Path,
+    figures: Figures,
+    detailed: bool,
+) -> None:
+    preview, up, floor_preview, floor_up, refresh, change = (Samples() for _ in range(6))
+    calls: dict[str, int] = {}
+    for attempt in range(repeats):
+        floor = workspace.inline_stack(
+            work / f"floor-{kind}-{count}-{attempt}",
+            "bench",
+            "floor",
+            floor_program(count),
+            stack_env(cluster),
+        )
+        with timed(floor_preview):
+            floor.preview(**QUIET)
+        with timed(floor_up):
+            floor.up(**QUIET)
+        floor.destroy(**QUIET)
+
+        weights: dict[int, int] = {}
+        program = canary_program(kind, count, emulator.endpoint, weights)
+        stack = workspace.inline_stack(
+            work / f"{kind}-{count}-{attempt}", "bench", "canary", program, stack_env(cluster)
+        )
+        with timed(preview):
+            stack.preview(**QUIET)
+        with timed(up):
+            stack.up(**QUIET)
+        if detailed:
+            with timed(refresh):
+                stack.refresh(**QUIET)
+            weights[0] = 10 + attempt  # a real change on each repeat
+            emulator.clear_requests()
+            audit_before = len(cluster.client_requests())
+            with timed(change):
+                stack.up(**QUIET)
+            calls = count_calls(kind, emulator, cluster, audit_before)
+            if attempt == 0:
+                state_figures(stack, count, figures)
+        stack.destroy(**QUIET)
+    label = {"mse": "MSE (emulator)", "gateway_api": "Gateway API"}[kind]
+    ratio_preview = figures.compare(f"{label}: preview, N={count}", preview, floor_preview)
+    ratio_up = figures.compare(f"{label}: up (create), N={count}", up, floor_up)
+    if detailed:
+        figures.rows.append((f"{label}: refresh, N={count}", refresh.summary(), "", ""))
+        figures.rows.append((f"{label}: one weight change in a stack of N={count}", change.summary(), "", ""))
+        figures.notes.append(f"{label}: API calls for one weight change in N={count}: {format_calls(calls)}")
+        if kind == "mse":
+            extra = sum(calls.values()) - sum(MSE_MINIMUM_CALLS.values())
+            figures.checks.append(
+                (
+                    "MSE weight change within the minimum API calls",
+                    extra <= 0,
+                    f"{sum(calls.values())} calls, minimum {sum(MSE_MINIMUM_CALLS.values())}",
+                )
+            )
+        figures.checks.append(
+            (
+                f"{label} preview ratio at N={count} <= {BUDGET['ratio']}",
+                ratio_preview <= BUDGET["ratio"],
+                f"{ratio_preview:.2f}",
+            )
+        )
+        figures.checks.append(
+            (
+                f"{label} up ratio at N={count} <= {BUDGET['ratio']}",
+                ratio_up <= BUDGET["ratio"],
+                f"{ratio_up:.2f}",
+            )
+        )
+
+
+def count_calls(kind: str, emulator: Any, cluster: LocalCluster, audit_before: int) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    if kind == "mse":
+        for record in emulator.requests():
+            counted[record.action] = counted.get(record.action, 0) + 1
+    for event in cluster.client_requests()[audit_before:]:
+        resource = event.get("objectRef", {}).get("resource", "?")
+        key = f"k8s {event.get('verb')} {resource}"
+        counted[key] = counted.get(key, 0) + 1
+    return counted
+
+
+def format_calls(calls: dict[str, int]) -> str:
+    return ", ".join(f"{name} x{count}" for name, count in sorted(calls.items())) or "none"
+
+
+def state_figures(stack: Any, count: int, figures: Figures) -> None:
+    resources = stack.export_stack().deployment["resources"]
+    canary = [r for r in resources if ":canary:" in r["type"]]
+    sizes = [len(json.dumps(r)) for r in canary]
+    provider_sizes = [len(json.dumps(r.get("inputs", {}).get("__provider", ""))) for r in canary]
+    per_resource = statistics.mean(sizes)
+    figures.rows.append(
+        (f"state per canary resource (N={count})", f"{per_resource:.0f} B mean, {max(sizes)} B max", "", "")
+    )
+    figures.notes.append(
+        f"of which the pickled provider (encrypted secret): {statistics.mean(provider_sizes):.0f} B"
+    )
+    figures.checks.append(
+        (
+            f"state per resource < {BUDGET['state_bytes']} B",
+            per_resource < BUDGET["state_bytes"],
+            f"{per_resource:.0f} B",
+        )
+    )
+
+
+def import_figures(repeats: int, figures: Figures) -> None:
+    python = str(ROOT / ".venv" / "bin" / "python")
+    base, ours = Samples(), Samples()
+    for _ in range(repeats):
+        for samples, code in (
+            (base, "import pulumi"),
+            (ours, "import pulumi, pulumi_canary; pulumi_canary.CanaryPolicy"),
+        ):
+            started = time.perf_counter()
+            subprocess.run([python, "-c", code], check=True)
+            samples.add(time.perf_counter() - started)
+    added = ours.median - base.median
+    figures.rows.append(("`import pulumi` (fresh interpreter)", base.summary(), "", ""))
+    figures.rows.append(("`import pulumi, pulumi_canary` + resource classes", ours.summary(), "", ""))
+    figures.checks.append(
+        (f"import adds < {BUDGET['import_seconds']} s", added < BUDGET["import_seconds"], f"{added:.3f} s")
+    )
+
+
+def write_results(path: Path, figures: Figures, sizes: list[int], repeats: int, seconds: float) -> None:
+    pulumi_version = subprocess.run(
+        [str(tools.pulumi_bin_dir() / "pulumi"), "version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    lines = [
+        "# Benchmark results",
+        "",
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {platform.machine()}, {platform.system()} {platform.release()}, "
+        f"{len(__import__('os').sched_getaffinity(0))} cores, Python {platform.python_version()}",
+        f"- versions: Pulumi CLI {pulumi_version}, kube-apiserver {tools.KUBERNETES_VERSION}, "
+        f"pulumi-canary {__import__('pulumi_canary').__version__}",
+        f"- sizes N = {sizes}, {repeats} run(s) each; every figure is min / median / max; "
+        f"the floor is 2N no-op dynamic resources with the same properties; ratio = median / floor median",
+        f"- total bench time: {seconds:.0f} s",
+        "",
+        "| figure | pulumi-canary | floor | ratio |",
+        "| --- | --- | --- | --- |",
+        *[f"| {figure} | {value} | {floor} | {ratio} |" for figure, value, floor, ratio in figures.rows],
+        "",
+        "## API calls and state",
+        "",
+        *[f"- {note}" for note in figures.notes],
+        "",
+        "## Budget",
+        "",
+        "| item | met | measured |",
+        "| --- | --- | --- |",
+        *[f"| {item} | {'yes' if met else '**no**'} | {detail} |" for item, met, detail in figures.checks],
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one run: proves the harness works")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--gateways", default="mse,gateway_api")
+    args = parser.parse_args(argv)
+    sizes, repeats = ([1, 3], 1) if args.quick else ([1, 50, 200], 3)
+    started = time.perf_counter()
+    figures = Figures()
+    import_figures(repeats * 3, figures)
+    from pulumi_canary.emulator import EmulatorServer
+    from pulumi_canary.emulator.endpoints import KubernetesEndpoints
+
+    with tempfile.TemporaryDirectory(prefix="pulumi-canary-bench-") as scratch:
+        work = Path(scratch)
+        with LocalCluster(workdir=work / "cluster", audit=True) as cluster:
+            deploy_services(cluster.kubeconfig_path, max(sizes))
+            for manifest in service_manifests("svc-0", "v2"):
+                apply_manifest(cluster.kubeconfig_path, manifest)
+            wait_ready(cluster.kubeconfig_path, "svc-0-v2")
+            endpoints = KubernetesEndpoints(str(cluster.kubeconfig_path))
+            with EmulatorServer(
+                credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, endpoints=endpoints
+            ) as emulator:
+                emulator.seed_gateway(GATEWAY_ID)
+                emulator.seed_service_source(GATEWAY_ID, "c-bench")
+                for kind in args.gateways.split(","):
+                    for count in sizes:
+                        measure_scale(
+                            kind, count, repeats, cluster, emulator, work, figures, count == max(sizes)
+                        )
+    write_results(args.output, figures, sizes, repeats, time.perf_counter() - started)
+    print(args.output.read_text())
+    return 0
+
+
+def apply_manifest(kubeconfig: Path, manifest: dict[str, Any]) -> None:
+    from lightkube import Client, KubeConfig, codecs
+
+    Client(config=KubeConfig.from_file(kubeconfig), field_manager="bench").apply(codecs.from_dict(manifest))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
