@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import Failure, InvalidInputError, PreconditionError
+from ..errors import PreconditionError
 from ..model import CanaryPolicySpec, GatewayApiSpec, IstioSpec, MseGatewaySpec, TrafficSplitSpec
 from .executor import GatewayDriver
 from .kube import KubeAccess
@@ -49,15 +49,12 @@ def gateway_driver(
             bool(spec.route.canary_headers),
         )
     if isinstance(spec.gateway, GatewayApiSpec):
-        from .gateway_api import GatewayApiDriver, unsupported
+        from .gateway_api import GatewayApiDriver
 
-        refuse(unsupported(spec.route))
         return GatewayApiDriver(KubeAccess.resolve(config).client(), spec.gateway, route_intent(spec, owner))
     if isinstance(spec.gateway, IstioSpec):
         from .istio import IstioDriver
-        from .istio import unsupported as istio_unsupported
 
-        refuse(istio_unsupported(spec.route))
         return IstioDriver(KubeAccess.resolve(config).client(), spec.gateway, route_intent(spec, owner))
     raise PreconditionError(f"gateway kind {spec.gateway.kind!r} is not supported")
 
@@ -66,9 +63,3 @@ def route_intent(spec: CanaryPolicySpec | TrafficSplitSpec, owner: str) -> Route
     from .k8s_routes import RouteIntent
 
     return RouteIntent(spec.service, spec.label_key, spec.canary_version, spec.route, owner)
-
-
-def refuse(failures: list[Failure]) -> None:
-    """A route feature the chosen gateway cannot express stops the operation before anything is written."""
-    if failures:
-        raise InvalidInputError(failures)

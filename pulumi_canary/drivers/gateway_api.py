@@ -17,23 +17,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Failure, OwnershipError, PreconditionError
-from ..model.live import LiveRoute, RouteSnapshot
+from ..errors import OwnershipError, PreconditionError
+from ..model.live import RouteSnapshot
 from ..model.naming import version_object_name
 from ..model.specs import GatewayApiSpec, RouteMatchSpec, ServiceRefSpec
 from . import k8s_routes
-from .k8s_routes import (
-    Adoption,
-    Manifest,
-    Objects,
-    RouteIntent,
-    adoption_of,
-    compose_entries,
-    our_entries,
-    ownership_metadata,
-    route_owner,
-    stored_snapshot,
-)
+from .k8s_routes import Manifest, Objects, RouteIntent, ownership_metadata, route_owner
 from .workloads import VERSION_ANNOTATION, format_labels
 
 if TYPE_CHECKING:
@@ -43,7 +32,6 @@ GROUP = "gateway.networking.k8s.io"
 API_VERSION = f"{GROUP}/v1"
 PATH_TYPES = {"prefix": "PathPrefix", "exact": "Exact", "regex": "RegularExpression"}
 MAX_RULES = 16  # the HTTPRoute CRD's limit on spec.rules
-ENTRIES = "rules"
 DRIFTED_SELECTOR = "(selector)"
 """Key of ``LiveRoute.versions`` labels when a version's Service no longer selects within the Service."""
 # The HTTPRoute CRD's pattern for header match values: visible ASCII, single inner spaces or tabs.
@@ -57,19 +45,6 @@ def http_route_resource() -> Any:
 
 
 # ---- what the Gateway API cannot express (pure) ---------------------------------------------------------
-
-
-def unsupported(route: RouteMatchSpec) -> list[Failure]:
-    """Route features the HTTPRoute schema rejects although they are valid for pulumi-canary in general."""
-    return [
-        Failure(
-            f"route.canary_headers.{name}",
-            f"{value!r} cannot be matched by an HTTPRoute: Gateway API header values are visible ASCII "
-            "characters, separated by single spaces or tabs, with no space at either end",
-        )
-        for name, value in route.canary_headers.items()
-        if not _HEADER_VALUE.fullmatch(value)
-    ]
 
 
 # ---- manifests (pure) ---------------------------------------------------------------------------------
@@ -286,18 +261,20 @@ def unsplittable(rule: Mapping[str, Any]) -> str | None:
 # ---- the driver -----------------------------------------------------------------------------------------
 
 
-class GatewayApiDriver:
+class GatewayApiDriver(k8s_routes.RouteDriver):
     """One Gateway, one Service, one owner; the lightkube client is made per operation (never pickled)."""
+
+    kind = "HTTPRoute"
+    entries_field = "rules"
+    max_entries = MAX_RULES
 
     def __init__(self, client: Client, gateway: GatewayApiSpec, intent: RouteIntent) -> None:
         from lightkube.resources.core_v1 import Service
 
-        self._client = client
+        namespace = intent.service.namespace
+        super().__init__(client, Objects(client, http_route_resource(), self.kind, namespace), intent)
         self.gateway = gateway
-        self.intent = intent
-        self.namespace = intent.service.namespace
-        self.routes = Objects(client, http_route_resource(), "HTTPRoute", self.namespace)
-        self.services = Objects(client, Service, "Service", self.namespace)
+        self.services = Objects(client, Service, "Service", namespace)
 
     # ---- versions: one Service each -----------------------------------------------------------------
 
@@ -312,6 +289,19 @@ class GatewayApiDriver:
             if version and route_owner(metadata, self.intent.owner) == "self":
                 owned[version] = service
         return owned
+
+    def version_labels(self) -> dict[str, dict[str, str]]:
+        base = self.services.get(self.intent.service.name) or {}
+        base_selector = (base.get("spec") or {}).get("selector") or {}
+        return {
+            version: selected_labels(
+                (service.get("spec") or {}).get("selector") or {}, base_selector, self.intent.label_key
+            )
+            for version, service in self._version_services().items()
+        }
+
+    def version_target_names(self, versions: Sequence[str]) -> dict[str, str]:
+        return {self._service_name(version): version for version in versions}
 
     def _base_service(self) -> Manifest:
         service = self.services.get(self.intent.service.name)
@@ -349,216 +339,43 @@ class GatewayApiDriver:
         if existing is None or route_owner(existing["metadata"], self.intent.owner) != "self":
             return
         if any(
-            references(rule, service_name)
-            for route in self.routes.all()
-            for rule in (route.get("spec") or {}).get(ENTRIES) or []
+            references(rule, service_name) for route in self.routes.all() for rule in self._entries(route)
         ):
             return  # a route still sends traffic there (a restored route, or one made by hand)
         self.services.delete(service_name)
 
-    def wait_ready(self, version: str, minimum: int, timeout_seconds: float) -> int:
-        return k8s_routes.wait_ready(self._client, self.intent, version, minimum, timeout_seconds)
+    # ---- the HTTPRoute -------------------------------------------------------------------------------
 
-    # ---- reading --------------------------------------------------------------------------------------
+    def entry_with_path(self, entries: Sequence[Mapping[str, Any]], match: RouteMatchSpec) -> int | None:
+        return rule_with_path(entries, match)
 
-    def live(self, match: RouteMatchSpec, route_id: str | None) -> LiveRoute:
-        owned = self._version_services()
-        base = self.services.get(self.intent.service.name) or {}
-        base_selector = (base.get("spec") or {}).get("selector") or {}
-        versions = {
-            version: selected_labels(
-                (service.get("spec") or {}).get("selector") or {}, base_selector, self.intent.label_key
-            )
-            for version, service in owned.items()
-        }
-        ready = k8s_routes.ready_by_version(self._client, self.intent)
-        route = self._locate(match, route_id)
-        if route is None:
-            return LiveRoute(versions=versions, ready_endpoints=ready)
-        owner = route_owner(route["metadata"], self.intent.owner)
-        snapshot = stored_snapshot(route["metadata"]) if owner == "self" else None
-        by_name = {self._service_name(version): version for version in versions}
-        return LiveRoute(
-            route_id=route["metadata"]["name"],
-            owner=owner,
-            versions=versions,
-            weights=weights_of_rule(self._weighted(route, owner, snapshot, match), by_name),
-            ready_endpoints=ready,
-            original=snapshot,
-        )
+    def targets_of(self, entry: Mapping[str, Any]) -> list[Manifest]:
+        return [dict(ref) for ref in entry.get("backendRefs") or []]
 
-    def _weighted(
-        self, route: Manifest, owner: str, snapshot: RouteSnapshot | None, match: RouteMatchSpec
-    ) -> Mapping[str, Any] | None:
-        """Our weighted rule on a route we hold; on any other route, the rule we would take over."""
-        rules = (route.get("spec") or {}).get(ENTRIES) or []
-        if owner == "self":
-            ours = our_entries(adoption_of(snapshot), rules)
-            return ours[-1] if ours else None
-        index = rule_to_adopt(rules, match)
-        return None if index is None else rules[index]
+    def targets_for(self, weights: Mapping[str, int]) -> list[Manifest]:
+        return weighted_backend_refs(self.intent.service, weights)
 
-    def _locate(self, match: RouteMatchSpec, route_id: str | None) -> Manifest | None:
-        if route_id is not None:
-            found = self.routes.get(route_id)
-            if found is not None:
-                return found
-        return self.find_route(match)
+    def weights_of(self, entry: Mapping[str, Any] | None, names: Mapping[str, str]) -> dict[str, int]:
+        return weights_of_rule(entry, names)
 
-    def find_route(self, match: RouteMatchSpec) -> Manifest | None:
-        """Our own route (a retried create), else a route to adopt: by name, else an HTTPRoute attached to
-        the same Gateway with a rule on the same path. Only the Service's namespace is searched: routes
-        elsewhere would need a ReferenceGrant to reach the version Services."""
-        routes = sorted(self.routes.all(), key=lambda route: str(route["metadata"]["name"]))
-        for route in routes:
-            if route_owner(route["metadata"], self.intent.owner) == "self":
-                return route
-        if match.name is not None:
-            return next((route for route in routes if route["metadata"]["name"] == match.name), None)
-        for route in routes:
-            rules = (route.get("spec") or {}).get(ENTRIES) or []
-            if attached_to(route, self.gateway) and rule_with_path(rules, match) is not None:
-                return route
-        return None
+    def our_entries_for(
+        self, base: Mapping[str, Any], match: RouteMatchSpec, targets: Sequence[Mapping[str, Any]]
+    ) -> list[Manifest]:
+        return our_rules(base, match, targets, self._service_name(self.intent.canary_version))
 
-    # ---- writing the route ---------------------------------------------------------------------------
+    def unsplittable(self, entry: Mapping[str, Any]) -> str | None:
+        return unsplittable(entry)
 
-    def _require_own(self, route_id: str) -> Manifest:
-        route = self.routes.get(route_id)
-        if route is None:
-            raise PreconditionError(
-                f"HTTPRoute {self.namespace}/{route_id} no longer exists: run `pulumi refresh`, then "
-                "`pulumi up` to recreate it"
-            )
-        if route_owner(route["metadata"], self.intent.owner) != "self":
-            raise PreconditionError(
-                f"HTTPRoute {self.namespace}/{route_id} does not carry this policy's ownership mark: run "
-                "`pulumi refresh`, then `pulumi up`"
-            )
-        return route
+    def is_candidate(self, route: Mapping[str, Any]) -> bool:
+        return attached_to(route, self.gateway)
 
-    def _write(self, route: Manifest, match: RouteMatchSpec, refs: Sequence[Mapping[str, Any]]) -> None:
-        name = route["metadata"]["name"]
-        snapshot = stored_snapshot(route["metadata"])
-        adoption = adoption_of(snapshot)
-        base = adoption.base if adoption is not None else {}
-        ours = our_rules(base, match, refs, self._service_name(self.intent.canary_version))
-        rules = compose_entries(adoption, ours)
-        if len(rules) > MAX_RULES:
-            raise PreconditionError(
-                f"HTTPRoute {self.namespace}/{name} would need {len(rules)} rules with the canary header "
-                f"rule, more than the {MAX_RULES} the Gateway API allows: remove canary_headers or a rule"
-            )
-        if snapshot is None:
-            manifest = created_route_manifest(name, self.namespace, self.intent.owner, self.gateway, rules)
-        else:
-            manifest = adopted_route_manifest(name, self.namespace, self.intent.owner, snapshot, rules)
-        self.routes.apply(manifest)
+    def candidate_description(self) -> str:
+        return f"attached to Gateway {self.gateway.namespace or self.namespace}/{self.gateway.gateway}"
 
-    def create_route(self, match: RouteMatchSpec, weights: Mapping[str, int]) -> str:
-        existing = self.find_route(match)
-        if existing is not None and route_owner(existing["metadata"], self.intent.owner) == "self":
-            name = str(existing["metadata"]["name"])
-            self.set_weights(name, weights)  # an earlier attempt created it
-            return name
-        name = match.name or k8s_routes.default_route_name(self.intent.service.name, self.intent.owner)
-        refs = weighted_backend_refs(self.intent.service, weights)
-        rules = our_rules({}, match, refs, self._service_name(self.intent.canary_version))
-        self.routes.apply(
-            created_route_manifest(name, self.namespace, self.intent.owner, self.gateway, rules)
-        )
-        return name
+    def created_manifest(self, name: str, entries: Sequence[Mapping[str, Any]]) -> Manifest:
+        return created_route_manifest(name, self.namespace, self.intent.owner, self.gateway, entries)
 
-    def adopt_route(self, route_id: str, match: RouteMatchSpec) -> RouteSnapshot:
-        return k8s_routes.optimistic(lambda: self._adopt(route_id, match))
-
-    def _adopt(self, route_id: str, match: RouteMatchSpec) -> RouteSnapshot:
-        route = self.routes.get(route_id)
-        if route is None:
-            raise PreconditionError(f"HTTPRoute {self.namespace}/{route_id} to adopt does not exist")
-        owner = route_owner(route["metadata"], self.intent.owner)
-        if owner == "other":
-            raise OwnershipError(
-                f"HTTPRoute {self.namespace}/{route_id} belongs to another pulumi-canary policy: release it "
-                "there first, or give this policy a different route"
-            )
-        if owner == "self":
-            stored = stored_snapshot(route["metadata"])
-            if stored is not None:
-                return stored  # adopted by an earlier attempt
-        snapshot = self._snapshot(route, match)
-        adoption = Adoption.from_snapshot(snapshot)
-        adopted = weighted_rule(adoption.base, match, adoption.base.get("backendRefs") or [])
-        manifest = adopted_route_manifest(
-            route_id, self.namespace, self.intent.owner, snapshot, adoption.compose([adopted])
-        )
-        self.routes.apply(manifest, take_over_from=route["metadata"]["resourceVersion"])
-        return snapshot
-
-    def _snapshot(self, route: Manifest, match: RouteMatchSpec) -> RouteSnapshot:
-        name = route["metadata"]["name"]
-        rules = (route.get("spec") or {}).get(ENTRIES) or []
-        index = rule_to_adopt(rules, match)
-        if index is None:
-            wanted = f"the path {match.path!r}" if match.path is not None else "route.path"
-            raise PreconditionError(
-                f"HTTPRoute {self.namespace}/{name} has {len(rules)} rules and none is a plain match on "
-                f"{wanted}: give route.path equal to the path of the rule the policy should take over"
-            )
-        problem = unsplittable(rules[index])
-        if problem is not None:
-            raise PreconditionError(
-                f"rule {index} of HTTPRoute {self.namespace}/{name} cannot be split: {problem}"
-            )
-        versions = {self._service_name(version): version for version in self._version_services()}
-        referenced = sorted(set(weights_of_rule(rules[index], versions)))
-        managed = route["metadata"].get("managedFields") or []
-        adoption = Adoption(tuple(rules), index, k8s_routes.claimants(managed, ENTRIES))
-        return RouteSnapshot(route_id=name, referenced_versions=tuple(referenced), data=adoption.to_data())
-
-    def update_route(self, route_id: str, match: RouteMatchSpec) -> None:
-        route = self._require_own(route_id)
-        adoption = adoption_of(stored_snapshot(route["metadata"]))
-        ours = our_entries(adoption, (route.get("spec") or {}).get(ENTRIES) or [])
-        refs = (ours[-1].get("backendRefs") or []) if ours else []
-        self._write(route, match, refs)
-
-    def set_weights(self, route_id: str, weights: Mapping[str, int]) -> None:
-        route = self._require_own(route_id)
-        self._write(route, self.intent.route, weighted_backend_refs(self.intent.service, weights))
-
-    def restore_route(self, original: RouteSnapshot) -> None:
-        k8s_routes.optimistic(lambda: self._restore(original))
-
-    def _restore(self, original: RouteSnapshot) -> None:
-        route = self.routes.get(original.route_id)
-        if route is None or route_owner(route["metadata"], self.intent.owner) != "self":
-            return  # gone, or restored by an earlier attempt
-        adoption = Adoption.from_snapshot(original)
-        manifest = adopted_route_manifest(
-            original.route_id, self.namespace, self.intent.owner, original, list(adoption.entries)
-        )
-        restored = self.routes.apply(manifest)  # the values first, while we still own them
-        self.routes.patch_json(
-            original.route_id, k8s_routes.release_patch(restored, ENTRIES, adoption.claimants)
-        )
-
-    def release_route(self, route_id: str) -> None:
-        route = self.routes.get(route_id)
-        if route is None or route_owner(route["metadata"], self.intent.owner) != "self":
-            return
-        adoption = adoption_of(stored_snapshot(route["metadata"]))
-        claimed = adoption.claimants if adoption is not None else ()
-        self.routes.patch_json(route_id, k8s_routes.release_patch(route, ENTRIES, claimed))
-
-    def delete_route(self, route_id: str) -> None:
-        route = self.routes.get(route_id)
-        if route is None or route_owner(route["metadata"], self.intent.owner) != "self":
-            return
-        snapshot = stored_snapshot(route["metadata"])
-        if snapshot is not None:
-            # The route was adopted (its mark says so even when the outputs were lost): deleting it would
-            # destroy the user's route, so give it back instead.
-            self.restore_route(snapshot)
-            return
-        self.routes.delete(route_id)
+    def adopted_manifest(
+        self, name: str, original: RouteSnapshot, entries: Sequence[Mapping[str, Any]]
+    ) -> Manifest:
+        return adopted_route_manifest(name, self.namespace, self.intent.owner, original, entries)

@@ -194,3 +194,27 @@ def _re2_unsupported(pattern: str) -> str | None:
             return "a backreference"
         index += 1
     return None
+
+
+_GATEWAY_API_HEADER_VALUE = re.compile(r"[!-~]+(?:[\t ]?[!-~]+)*")
+ISTIO_RESERVED_HEADER_KEYS = ("uri", "scheme", "method", "authority")
+
+
+def gateway_api_header_value_problem(value: str) -> str | None:
+    """The HTTPRoute CRD's pattern for header match values."""
+    if _GATEWAY_API_HEADER_VALUE.fullmatch(value):
+        return None
+    return (
+        f"{value!r} cannot be matched by an HTTPRoute: Gateway API header values are visible ASCII "
+        "characters, separated by single spaces or tabs, with no space at either end"
+    )
+
+
+def istio_header_key_problem(name: str) -> str | None:
+    """Istio reads these keys as pseudo-headers and ignores them in a header match."""
+    if name.lower() not in ISTIO_RESERVED_HEADER_KEYS:
+        return None
+    return (
+        f"Istio ignores the header key {name!r} in a VirtualService match (uri, scheme, method and "
+        "authority are reserved for pseudo-headers), so it cannot select the canary: use another header"
+    )

@@ -173,7 +173,8 @@ def _route_step(
         raise _foreign_route(live)
     if old is None and live.owner == "unowned":
         return [AdoptRoute(live.route_id, spec.route)], False
-    if old is not None and old.route != spec.route:
+    if old is not None and (old.route != spec.route or old.gateway != spec.gateway):
+        # In-place gateway changes (hostnames, Istio hosts/gateways, the MSE endpoint) rewrite the route.
         return [UpdateRoute(live.route_id, spec.route)], False
     return [], False
 

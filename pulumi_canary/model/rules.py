@@ -134,6 +134,24 @@ def _gateway_route_problems(data: Props) -> list[Problem]:
         problem = labels.gateway_api_path_problem(path)
         if problem is not None:
             problems.append((("route", "path"), problem))
+    return problems + _gateway_header_problems(kind, route.get("canary_headers"))
+
+
+def _gateway_header_problems(kind: object, headers: object) -> list[Problem]:
+    if not isinstance(headers, Mapping):
+        return []
+    problems: list[Problem] = []
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            continue  # the type rules report those
+        if kind == "gateway_api":
+            problem = labels.gateway_api_header_value_problem(value)
+        elif kind == "istio":
+            problem = labels.istio_header_key_problem(name)
+        else:
+            problem = None
+        if problem is not None:
+            problems.append((("route", "canary_headers", name), problem))
     return problems
 
 

@@ -140,6 +140,13 @@ def history(
     return events
 
 
+def split_outputs(stack: Any) -> dict[str, Any]:
+    """The TrafficSplit's outputs as the stack's state holds them."""
+    resources = stack.export_stack().deployment["resources"]
+    (split,) = [r for r in resources if r["urn"].endswith("TrafficSplit::demo")]
+    return dict(split["outputs"])
+
+
 def deleted_at(events: list[tuple[int, str, Any]], name: str) -> int:
     return next(rv for rv, kind, obj in events if kind == "DELETED" and obj["metadata"]["name"] == name)
 
@@ -350,6 +357,23 @@ def test_an_existing_route_is_adopted_by_path_and_restored_with_its_ownership(
     platform.apply(HTTPRoute.from_dict(changed))
 
 
+def test_adopting_by_name_a_route_of_another_gateway_is_a_clear_error_and_touches_nothing(
+    inline_stack, stack_env, gateway_program: Program, kube: Any, namespace: str
+) -> None:
+    from pulumi.automation import CommandError
+
+    elsewhere = legacy_route(namespace)
+    elsewhere["spec"]["parentRefs"] = [{"name": "internal-gw", "namespace": "infra"}]
+    kube.apply(HTTPRoute.from_dict(elsewhere))
+    before = kube.get(HTTPRoute, "legacy", namespace=namespace).to_dict()
+    gateway_program.route = canary.RouteMatch(name="legacy", path="/demo")
+    stack = inline_stack(gateway_program, env=stack_env)
+    with pytest.raises(CommandError) as refused:
+        stack.up(**QUIET)
+    assert "is not attached to Gateway infra/public-gw" in str(refused.value)
+    assert as_it_was(kube.get(HTTPRoute, "legacy", namespace=namespace).to_dict()) == as_it_was(before)
+
+
 # ---- two owners of the weights -----------------------------------------------------------------------
 
 
@@ -394,6 +418,10 @@ def test_weights_owned_by_another_field_manager_are_reported_and_not_forced(
     assert stored["spec"]["rules"] == [weighted(v1=50, v2=50)], "pulumi-canary wrote over another owner"
     assert rules_owners(stored) == [("argo-rollouts", "Apply")]
 
+    # Refresh reports the controller's weights as drift instead of hiding it.
+    stack.refresh(**QUIET)
+    assert split_outputs(stack)["live_weights"] == {"v1": 50, "v2": 50}
+
     # Once the controller lets go of its claim, the next `pulumi up` sets the declared weights.
     managed = [e for e in stored["metadata"]["managedFields"] if e["manager"] != "argo-rollouts"]
     kube.patch(
@@ -417,9 +445,22 @@ def test_a_header_value_the_http_route_schema_rejects_fails_before_anything_is_w
 
     gateway_program.route = canary.RouteMatch(path="/demo", canary_headers={"x-canary": "two  spaces"})
     stack = inline_stack(gateway_program, env=stack_env)
+    with pytest.raises(CommandError) as refused_in_preview:
+        stack.preview(**QUIET)
+    assert 'route.canary_headers["x-canary"]' in str(refused_in_preview.value)
     with pytest.raises(CommandError) as refused:
         stack.up(**QUIET)
-    assert "route.canary_headers.x-canary" in str(refused.value)
     assert "cannot be matched by an HTTPRoute" in str(refused.value)
     assert names(kube, HTTPRoute, namespace) == set()
     assert names(kube, Service, namespace) == {SERVICE}
+
+
+def test_new_hostnames_reach_the_route_in_place(
+    inline_stack, stack_env, gateway_program: Program, kube: Any, namespace: str
+) -> None:
+    stack = inline_stack(gateway_program, env=stack_env)
+    stack.up(**QUIET)
+    hostnames = ["demo.example.com", "www.example.com"]
+    gateway_program.gateway = canary.GatewayApi(gateway="public-gw", namespace="infra", hostnames=hostnames)
+    assert stack.up(**QUIET).summary.resource_changes == {"update": 1, "same": 1}
+    assert only(kube, HTTPRoute, namespace)["spec"]["hostnames"] == hostnames
