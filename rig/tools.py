@@ -31,6 +31,12 @@ ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.7.0"
 GATEWAY_API_VERSION = "v1.6.3"
 ISTIO_API_VERSION = "v1.32.0"
+# Optional (only examples/with-pulumi-kubernetes needs it): the pulumi-kubernetes provider plugin. The Go
+# module proxy serves a single pseudo-version of provider/v4; the plugin reports the version of the Python
+# SDK pinned in the `dev` extra, so the engine's version check and the SDK agree.
+PULUMI_KUBERNETES_MODULE = "github.com/pulumi/pulumi-kubernetes/provider/v4"
+PULUMI_KUBERNETES_SOURCE = "v4.0.0-20260115033456-f47bc2d6f199"
+PULUMI_KUBERNETES_VERSION = "4.34.2"
 
 STAMP = ".complete"
 
@@ -188,12 +194,42 @@ def copy_crds(out: Path) -> None:
     shutil.copyfile(istio / "kubernetes" / "customresourcedefinitions.gen.yaml", out / "istio" / "crds.yaml")
 
 
+def build_pulumi_kubernetes(out: Path) -> None:
+    """``pulumi-resource-kubernetes`` into ``bin/``: the module's main embeds files that its
+    ``go generate`` step writes (the schema with the version set, the compacted Terraform mapping), so
+    the module is copied next to a wrapper, generated, and replaced in."""
+    work, bin_dir = out / "wrapper", out / "bin"
+    work.mkdir()
+    bin_dir.mkdir()
+    module, main = PULUMI_KUBERNETES_MODULE, f"{PULUMI_KUBERNETES_MODULE}/cmd/pulumi-resource-kubernetes"
+    source = work / "provider"
+    shutil.copytree(download(module, PULUMI_KUBERNETES_SOURCE, work)["Dir"], source)
+    for path in (source, *source.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    cmd = source / "cmd" / "pulumi-resource-kubernetes"
+    schema = json.loads((cmd / "schema.json").read_text())
+    schema["version"] = PULUMI_KUBERNETES_VERSION
+    (cmd / "schema-embed.json").write_text(json.dumps(schema, separators=(",", ":")))
+    mapping = json.loads((cmd / "terraform-mapping.json").read_text())
+    (cmd / "terraform-mapping-embed.json").write_text(json.dumps(mapping, separators=(",", ":")))
+    write_wrapper(work, {module: PULUMI_KUBERNETES_SOURCE}, [main], {module: "./provider"})
+    version_flag = f"-X {module}/pkg/version.Version={PULUMI_KUBERNETES_VERSION}"
+    plugin = bin_dir / "pulumi-resource-kubernetes"
+    go_build(work, main, plugin, f"-s -w {version_flag}", "osusergo,grpcnotrace")
+    shutil.rmtree(work)
+
+
 PULUMI = Component("pulumi", PULUMI_VERSION, build_pulumi)
 KUBERNETES = Component("kubernetes", KUBERNETES_VERSION, build_kubernetes)
 ETCD = Component("etcd", ETCD_VERSION, build_etcd)
 KWOK = Component("kwok", KWOK_VERSION, build_kwok)
 CRDS = Component("crds", f"gateway-api-{GATEWAY_API_VERSION}-istio-{ISTIO_API_VERSION}", copy_crds)
 COMPONENTS = (PULUMI, ETCD, KUBERNETES, KWOK, CRDS)
+# Built on demand (``python3 -m rig.tools --with pulumi-kubernetes``), never by ``make setup``.
+PULUMI_KUBERNETES = Component(
+    "pulumi-kubernetes", f"{PULUMI_KUBERNETES_VERSION}-{PULUMI_KUBERNETES_SOURCE}", build_pulumi_kubernetes
+)
+OPTIONAL = {"pulumi-kubernetes": PULUMI_KUBERNETES}
 
 
 def version_tuple(text: str) -> tuple[int, ...]:
@@ -234,8 +270,12 @@ def print_env() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--print-env", action="store_true", help="print shell exports for PATH")
+    parser.add_argument("--with", dest="optional", action="append", default=[], choices=sorted(OPTIONAL),
+                        help="also build an optional component")
     args = parser.parse_args()
     ensure_all()
+    for name in args.optional:
+        OPTIONAL[name].ensure()
     if args.print_env:
         print_env()
 
