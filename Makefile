@@ -7,7 +7,7 @@ VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: setup demo test lint cluster
+.PHONY: setup demo test lint cluster bench
 
 setup: $(INSTALLED)
 	$(VENV_PYTHON) -m rig.tools
@@ -30,3 +30,6 @@ lint: $(INSTALLED)
 
 cluster: setup
 	$(VENV_PYTHON) -m rig.cluster --workdir .demo/cluster
+
+bench: setup
+	$(VENV_PYTHON) -m bench.run
