@@ -25,7 +25,7 @@ test: setup lint
 	$(VENV_PYTHON) -m pytest
 
 lint: $(INSTALLED)
-	$(VENV)/bin/ruff check pulumi_canary rig sdk_tests __main__.py
+	$(VENV)/bin/ruff check pulumi_canary rig bench sdk_tests examples __main__.py
 	$(VENV)/bin/mypy
 
 cluster: setup

@@ -267,7 +267,7 @@ def measure_scale(
             floor.up(**QUIET)
         if detailed and attempt == 0:
             floor_resources = [
-                r for r in floor.export_stack().deployment["resources"] if r["type"].endswith(":Noop")
+                r for r in (floor.export_stack().deployment or {})["resources"] if r["type"].endswith(":Noop")
             ]
             figures.notes.append(f"floor state per resource: {mean_json_size(floor_resources):.0f} B")
         floor.destroy(**QUIET)
@@ -349,7 +349,7 @@ def state_figures(stack: Any, count: int, figures: Figures, label: str) -> None:
     """Bytes per resource in the exported state: all of it, and the part the plugin writes (its inputs
     and outputs); the rest is the engine's own bookkeeping (URNs, dependencies, the registration stack
     trace), which the floor's resources carry too."""
-    resources = stack.export_stack().deployment["resources"]
+    resources = (stack.export_stack().deployment or {})["resources"]
     ours = [r for r in resources if r["type"].endswith((":CanaryPolicy", ":TrafficSplit"))]
     total = mean_json_size(ours)
     written = statistics.mean(
