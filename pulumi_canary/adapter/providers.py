@@ -22,6 +22,7 @@ from pulumi.dynamic import (
 )
 
 from . import stack_config
+from .serial import one_at_a_time
 
 if TYPE_CHECKING:
     from ..drivers.executor import Outcome
@@ -78,6 +79,7 @@ class CanaryPolicyProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         stack_config.remember(req.config)
 
+    @one_at_a_time
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         from ..model import CanaryPolicySpec, check_policy, parse_policy
 
@@ -105,6 +107,7 @@ class CanaryPolicyProvider(ResourceProvider):
             delete_before_replace=decision.delete_before_replace,
         )
 
+    @one_at_a_time
     def create(self, props: dict[str, Any]) -> CreateResult:
         from ..model import plan_create_policy
 
@@ -117,6 +120,7 @@ class CanaryPolicyProvider(ResourceProvider):
             id_=outcome.route_id or owner, outs=self._outputs(spec, owner, outcome, plan, live)
         )
 
+    @one_at_a_time
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         from ..model import plan_update_policy
 
@@ -127,6 +131,7 @@ class CanaryPolicyProvider(ResourceProvider):
         outcome = self._run(session, plan, live.route_id, _snapshot(olds))
         return UpdateResult(outs=self._outputs(new, owner, outcome, plan, live))
 
+    @one_at_a_time
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         from ..model import plan_delete_policy
 
@@ -136,6 +141,7 @@ class CanaryPolicyProvider(ResourceProvider):
         original = _snapshot(props)
         self._run(session, plan_delete_policy(spec, live, original), live.route_id, original)
 
+    @one_at_a_time
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         spec, owner = self._spec(props), str(props[OWNER_KEY])
         session = open_session(spec, owner)
@@ -211,6 +217,7 @@ class TrafficSplitProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         stack_config.remember(req.config)
 
+    @one_at_a_time
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         from ..model import TrafficSplitSpec, check_split
 
@@ -230,14 +237,17 @@ class TrafficSplitProvider(ResourceProvider):
             delete_before_replace=decision.delete_before_replace,
         )
 
+    @one_at_a_time
     def create(self, props: dict[str, Any]) -> CreateResult:
         spec = self._spec(props)
         outs = self._apply(spec, str(props[OWNER_KEY]))
         return CreateResult(id_=f"{spec.policy}/split", outs=outs)
 
+    @one_at_a_time
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(outs=self._apply(self._spec(news), str(news[OWNER_KEY])))
 
+    @one_at_a_time
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         from ..model import plan_delete_split
 
@@ -246,6 +256,7 @@ class TrafficSplitProvider(ResourceProvider):
         live = session.gateway.live(spec.route, spec.route_id)
         CanaryPolicyProvider._run(session, plan_delete_split(spec, live), live.route_id, None)
 
+    @one_at_a_time
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         spec, owner = self._spec(props), str(props[OWNER_KEY])
         live = open_session(spec, owner).gateway.live(spec.route, spec.route_id)

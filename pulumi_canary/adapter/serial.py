@@ -1,0 +1,28 @@
+"""One provider operation at a time per provider process.
+
+The engine calls a dynamic provider from several gRPC worker threads at once. Concurrent first use of
+the Kubernetes client's decoders crashed the provider process (a segmentation fault during a parallel
+`pulumi refresh`), and the SDKs make no thread-safety promise, so operations take turns. The engine's
+own work (diffing, state, scheduling) still runs in parallel.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_turn = threading.RLock()
+
+
+def one_at_a_time(operation: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(operation)
+    def serialized(*args: P.args, **kwargs: P.kwargs) -> R:
+        with _turn:
+            return operation(*args, **kwargs)
+
+    return serialized
