@@ -70,12 +70,14 @@ class ApiError(CanaryError):
         code: str = "",
         status: int | None = None,
         request_id: str = "",
+        retry_after_seconds: float | None = None,
     ) -> None:
         self.operation = operation
         self.target = target
         self.code = code
         self.status = status
         self.request_id = request_id
+        self.retry_after_seconds = retry_after_seconds  # how long the API asked callers to wait, if it said
         details = [f"operation={operation}"]
         if target:
             details.append(f"target={target}")

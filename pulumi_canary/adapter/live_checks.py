@@ -26,7 +26,7 @@ def policy_live_failures(spec: CanaryPolicySpec, owner: str) -> list[CheckFailur
     except PreconditionError:
         return []  # the Service is not there yet, or no cluster access: nothing to check against
     except CanaryError:
-        return []
+        return []  # the API cannot be reached (retried already): the plan's readiness waits still guard
     service = f"{spec.service.namespace}/{spec.service.name}"
     keys = sorted({key for labels, _ in pods for key in labels})
     if spec.label_key not in keys:

@@ -85,14 +85,13 @@ class CanaryPolicyProvider(ResourceProvider):
 
         inputs = declared_inputs(news, CanaryPolicySpec.model_fields)
         failures = [CheckFailure(f.property, f.reason) for f in check_policy(inputs, is_unknown=is_unknown)]
-        if (
-            not failures
-            and not any(is_unknown(v) for v in _leaves(inputs))
-            and not is_unknown(news.get(OWNER_KEY))
-        ):
+        owner = news.get(OWNER_KEY)
+        # Live checks only for complete, valid inputs (no I/O otherwise); they say nothing when the
+        # APIs cannot be reached.
+        if not failures and isinstance(owner, str) and not any(is_unknown(v) for v in _leaves(inputs)):
             from .live_checks import policy_live_failures
 
-            failures = policy_live_failures(parse_policy(inputs), str(news[OWNER_KEY]))
+            failures = policy_live_failures(parse_policy(inputs), owner)
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -115,7 +114,8 @@ class CanaryPolicyProvider(ResourceProvider):
         session = open_session(spec, owner)
         live = self._live(session, spec, None)
         plan = plan_create_policy(spec, live)
-        outcome = self._run(session, plan, live.route_id, None)
+        # A route adopted by an earlier, failed create carries its restore copy (Pulumi kept no outputs).
+        outcome = self._run(session, plan, live.route_id, live.original)
         return CreateResult(
             id_=outcome.route_id or owner, outs=self._outputs(spec, owner, outcome, plan, live)
         )
@@ -128,7 +128,7 @@ class CanaryPolicyProvider(ResourceProvider):
         session = open_session(new, owner)
         live = self._live(session, new, olds.get("route_id"), old)
         plan = plan_update_policy(old, new, live)
-        outcome = self._run(session, plan, live.route_id, _snapshot(olds))
+        outcome = self._run(session, plan, live.route_id, _snapshot(olds) or live.original)
         return UpdateResult(outs=self._outputs(new, owner, outcome, plan, live))
 
     @one_at_a_time

@@ -7,7 +7,7 @@ every step is idempotent, so the next ``pulumi up`` re-reads the live state and 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ..errors import PreconditionError
@@ -76,14 +76,7 @@ def read_live(
         owned = workloads.owned_canary(target, version)
         if owned is not None:
             deployments[version] = LiveDeployment(image=owned[0], replicas=owned[1])
-    return LiveRoute(
-        route_id=live.route_id,
-        owner=live.owner,
-        versions=live.versions,
-        weights=live.weights,
-        ready_endpoints=live.ready_endpoints,
-        deployments=deployments,
-    )
+    return replace(live, deployments=deployments)  # keeps everything else, the restore copy included
 
 
 class Executor:

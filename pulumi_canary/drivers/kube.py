@@ -32,7 +32,7 @@ class KubeAccess:
         """pulumi-kubernetes' config keys first (as its users set them), then ``KUBECONFIG``."""
         kubeconfig = config.get("kubernetes:kubeconfig") or ""
         context = config.get("kubernetes:context") or None
-        if kubeconfig.strip().startswith(("apiVersion", "{", "clusters", "kind")):
+        if is_kubeconfig_content(kubeconfig):
             return cls(content=kubeconfig, context=context)
         if kubeconfig:
             return cls(path=kubeconfig, context=context)
@@ -44,21 +44,47 @@ class KubeAccess:
         from lightkube import Client, KubeConfig
         from lightkube.core.exceptions import ConfigError
 
+        where = self.path or "the Pulumi config key kubernetes:kubeconfig"
         try:
             if self.content is not None:
-                import yaml
-
-                config = KubeConfig.from_dict(yaml.safe_load(self.content))
+                config = KubeConfig.from_dict(parse_kubeconfig(self.content))
             elif self.path is not None:
-                config = KubeConfig.from_file(self.path)
+                path = Path(self.path).expanduser()
+                config = KubeConfig.from_dict(parse_kubeconfig(path.read_text(), where), fname=path)
             else:
                 raise PreconditionError(
                     "no Kubernetes credentials: set KUBECONFIG or the Pulumi config key kubernetes:kubeconfig"
                 )
             return Client(config=config.get(context_name=self.context), field_manager=FIELD_MANAGER)
         except (ConfigError, OSError) as error:
-            where = self.path or "kubernetes:kubeconfig"
             raise PreconditionError(f"cannot load the kubeconfig from {where}: {error}") from error
+        except (KeyError, TypeError, AttributeError) as error:
+            raise PreconditionError(
+                f"the kubeconfig from {where} is not a kubeconfig (it needs clusters, contexts and users): "
+                f"{type(error).__name__} {error}"
+            ) from None
+
+
+def is_kubeconfig_content(value: str) -> bool:
+    """The config key holds either a path or the file itself (as pulumi-kubernetes accepts both)."""
+    text = value.strip()
+    # A path has no line breaks and no "key: value"; treating content as a path would quote it in errors.
+    return "\n" in text or ": " in text or text.startswith(("apiVersion", "{", "clusters", "kind", "---"))
+
+
+def parse_kubeconfig(content: str, where: str = "the Pulumi config key kubernetes:kubeconfig") -> Any:
+    """YAML errors name the line, never quote it: the content holds tokens and keys."""
+    import yaml
+
+    try:
+        return yaml.safe_load(content)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise PreconditionError(
+            f"the kubeconfig from {where} is not valid YAML{line}: {problem}"
+        ) from None
 
 
 def api_error_status(error: Any) -> int:

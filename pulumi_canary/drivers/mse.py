@@ -3,19 +3,31 @@
 A policy's versions are MSE service versions (a name and a pod label set) of the imported Kubernetes
 service; its weights are the ``Percent`` of each entry of a ``VersionOriented`` route, published with
 ``ApplyGatewayRoute``. MSE has no labels on routes, so ownership is written in the route's
-``Description``. Requests are built as plain wire-shaped dicts (pure functions below) and only then
-handed to the SDK.
+``Description``: ``pulumi-canary:<owner>``, followed for an adopted route by ``;restore=<copy>``, a
+compressed copy of what the route was before it was adopted (see :func:`encode_restore_copy`). The copy
+travels with the route, so a create that fails after adopting it (Pulumi then records nothing) cannot
+make a later delete mistake the route for one the policy created.
+
+Every call is retried with backoff when the failure is transient (HTTP 5xx, throttling, timeouts,
+unreachable endpoint); writes that create something (routes, versions) first look for what an earlier,
+timed-out attempt may have made. The SDK's timeouts are set explicitly (connect 5 s, read 15 s);
+``PULUMI_CANARY_MSE_READ_TIMEOUT_SECONDS`` overrides the read timeout (slow links, tests).
+
+Requests are built as plain wire-shaped dicts (pure functions below) and only then handed to the SDK.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import os
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotReadyError, PermanentApiError, PreconditionError, TransientApiError
+from ..errors import ApiError, NotReadyError, PermanentApiError, PreconditionError, TransientApiError
 from ..model.live import LiveRoute, RouteOwner, RouteSnapshot
 from ..model.specs import MseGatewaySpec, RouteMatchSpec, ServiceRefSpec
 from .credentials import AlibabaCredentials
@@ -25,6 +37,37 @@ if TYPE_CHECKING:
     from alibabacloud_mse20190531.client import Client
 
 OWNER_PREFIX = "pulumi-canary:"
+RESTORE_TAG = ";restore="
+RESTORE_FORMAT = "1."
+# MSE documents no limit on a route's Description; stay well under what consoles usually allow.
+MAX_DESCRIPTION_LENGTH = 1024
+CONNECT_TIMEOUT_MS = 5_000
+READ_TIMEOUT_MS = 15_000
+READ_TIMEOUT_ENV = "PULUMI_CANARY_MSE_READ_TIMEOUT_SECONDS"
+# Route Status values: 2 publishing and 3 published serve what the route says; 0 (never published) and
+# 4 (edited, not published) do not: the gateway serves the last published edit, or nothing.
+PUBLISHED_STATUSES = (2, 3)
+# Error codes that say "try again later" whatever the HTTP status (MSE answers some with 400 or 200).
+TRANSIENT_CODE_PREFIXES = (
+    "Throttling",
+    "ServiceUnavailable",
+    "InternalError",
+    "SystemBusy",
+    "System.Busy",
+    "RequestTimeout",
+    "Busy",
+)
+NOT_FOUND_CODES = ("NotFound", "404")
+ROUTE_SERVICE_FIELDS = (
+    "ServiceId",
+    "Name",
+    "Namespace",
+    "SourceType",
+    "GroupName",
+    "Version",
+    "Percent",
+    "ServicePort",
+)
 PATH_TYPES = {"prefix": "PRE", "exact": "EQUAL", "regex": "ERGULAR"}
 PAGE_SIZE = 100
 POLL_SECONDS = 1.0
@@ -47,7 +90,113 @@ def header_route_marker(owner: str) -> str:
 def owner_of(description: str | None, owner: str) -> RouteOwner:
     if not description or not description.startswith(OWNER_PREFIX):
         return "unowned"
-    return "self" if description == owner_marker(owner) else "other"
+    marker = description.partition(RESTORE_TAG)[0]
+    return "self" if marker == owner_marker(owner) else "other"
+
+
+def encode_restore_copy(original: RouteSnapshot) -> str:
+    """The pre-adoption route, compressed into one Description-safe word (base64url of zlib'd JSON).
+
+    Only what an adoption overwrites is kept: the description, the destination type, the services (the
+    fields UpdateGatewayRoute takes; the detail's duplicates such as ``ServiceName`` are left out) and
+    the predicates.
+    """
+    data = original.data
+    services = [
+        {key: entry[key] for key in ROUTE_SERVICE_FIELDS if entry.get(key) not in (None, "")}
+        for entry in data.get("Services") or []
+    ]
+    carried = {
+        "d": data.get("Description") or "",
+        "t": data.get("DestinationType"),
+        "s": services,
+        "p": data.get("Predicates") or {},
+        "v": list(original.referenced_versions),
+    }
+    packed = zlib.compress(json.dumps(carried, separators=(",", ":")).encode(), 9)
+    return RESTORE_FORMAT + base64.urlsafe_b64encode(packed).decode().rstrip("=")
+
+
+def decode_restore_copy(description: str | None, route_id: str) -> RouteSnapshot | None:
+    """The snapshot :func:`encode_restore_copy` put after the marker; None when there is none or it is
+    damaged (then the route is treated as one the policy created only if nothing else says otherwise)."""
+    if not description or RESTORE_TAG not in description:
+        return None
+    word = description.rpartition(RESTORE_TAG)[2]
+    if not word.startswith(RESTORE_FORMAT):
+        return None
+    try:
+        payload = word[len(RESTORE_FORMAT) :]
+        packed = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        carried = json.loads(zlib.decompress(packed))
+        data = {
+            "Description": str(carried["d"]),
+            "DestinationType": carried["t"],
+            "Services": list(carried["s"]),
+            "Predicates": dict(carried["p"]),
+        }
+        versions = tuple(str(version) for version in carried["v"])
+    except (ValueError, KeyError, TypeError, zlib.error):
+        return None
+    return RouteSnapshot(route_id=route_id, referenced_versions=versions, data=data)
+
+
+def adopted_description(owner: str, original: RouteSnapshot) -> str:
+    """Our marker plus the restore copy; the original description is dropped from the copy if that is
+    what it takes to fit. A route too large even then is refused before anything is written."""
+    marker = owner_marker(owner)
+    full = f"{marker}{RESTORE_TAG}{encode_restore_copy(original)}"
+    if len(full) <= MAX_DESCRIPTION_LENGTH:
+        return full
+    trimmed = RouteSnapshot(
+        original.route_id, original.referenced_versions, {**original.data, "Description": ""}
+    )
+    short = f"{marker}{RESTORE_TAG}{encode_restore_copy(trimmed)}"
+    if len(short) <= MAX_DESCRIPTION_LENGTH:
+        return short
+    raise PreconditionError(
+        f"route {original.route_id} has too many destinations to keep a copy of it on the route itself "
+        f"({len(short)} characters, at most {MAX_DESCRIPTION_LENGTH}), so it could not be restored safely "
+        "if this update failed half way: let the policy create its own route (give route.path, no name)"
+    )
+
+
+def is_transient(status: int | None, code: str) -> bool:
+    """Whether an MSE failure is worth retrying: 5xx, 408/429, or a throttling/busy error code."""
+    if status is not None and (status >= 500 or status in (408, 429)):
+        return True
+    return code.startswith(TRANSIENT_CODE_PREFIXES)
+
+
+def is_not_found(error: ApiError) -> bool:
+    return error.status == 404 or error.code in NOT_FOUND_CODES or error.code.startswith("NotFound")
+
+
+def read_timeout_ms() -> int:
+    raw = os.environ.get(READ_TIMEOUT_ENV, "")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        return READ_TIMEOUT_MS
+    return int(seconds * 1000) if seconds > 0 else READ_TIMEOUT_MS
+
+
+def known(value: Any) -> str:
+    """The SDK formats missing values as the text ``None``."""
+    return "" if value in (None, "", "None") else str(value)
+
+
+def call_target(gateway_id: str, params: Mapping[str, Any]) -> str:
+    """The object a call is about, for error messages: the gateway plus the route or service."""
+    parts = [f"gateway {gateway_id}"]
+    route = params.get("RouteId", params.get("Id"))
+    if route is not None:
+        parts.append(f"route {route}")
+    if params.get("ServiceId") is not None:
+        parts.append(f"service {params['ServiceId']}")
+    if params.get("Name"):
+        parts.append(f"name {params['Name']}")
+    return ", ".join(parts)
 
 
 def default_route_name(service: ServiceRefSpec, owner: str) -> str:
@@ -118,6 +267,42 @@ def parse_json(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
+def api_error(
+    action: str,
+    target: str,
+    message: str,
+    *,
+    code: str,
+    status: int | None,
+    request_id: str,
+    throttled: bool = False,
+    retry_after_ms: Any = None,
+) -> ApiError:
+    """Our error for a refused MSE call: transient (retried) or permanent, saying what to do next."""
+    if throttled or is_transient(status, code):
+        asked = isinstance(retry_after_ms, int | float) and retry_after_ms > 0
+        wait = retry_after_ms / 1000 if asked else None
+        return TransientApiError(
+            f"MSE {action} failed: {message}; retried with backoff: run `pulumi up` again later if it "
+            "keeps failing",
+            operation=action,
+            target=target,
+            code=code,
+            status=status,
+            request_id=request_id,
+            retry_after_seconds=wait,
+        )
+    return PermanentApiError(
+        f"MSE {action} was refused: {message}; fix the cause (permissions, gateway, parameters) and run "
+        "`pulumi up` again, quoting the request id to Alibaba Cloud support if it is unclear",
+        operation=action,
+        target=target,
+        code=code,
+        status=status,
+        request_id=request_id,
+    )
+
+
 class MseDriver:
     """One gateway, one service, one owner; builds an SDK client on first use (never pickled)."""
 
@@ -155,6 +340,8 @@ class MseDriver:
                 region_id=self.gateway.region,
                 endpoint=self.gateway.endpoint_host() or f"mse.{self.gateway.region}.aliyuncs.com",
                 protocol=self.gateway.endpoint_protocol(),
+                connect_timeout=CONNECT_TIMEOUT_MS,
+                read_timeout=read_timeout_ms(),
             )
             self._client = Client(config)
         return self._client
@@ -165,49 +352,46 @@ class MseDriver:
 
     def _call_once(self, action: str, params: Mapping[str, Any]) -> Any:
         from alibabacloud_mse20190531 import models
-        from alibabacloud_tea_openapi.exceptions import (
-            AlibabaCloudException,
-            ServerException,
-            ThrottlingException,
-        )
+        from alibabacloud_tea_openapi.exceptions import AlibabaCloudException, ThrottlingException
         from darabonba.exceptions import UnretryableException
 
         snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in action).lstrip("_")
         request = getattr(models, f"{action}Request")().from_map(dict(params))
-        target = f"gateway {self.gateway.gateway_id}"
+        target = call_target(self.gateway.gateway_id, params)
         try:
             response = getattr(self.client(), snake)(request)
-        except (ServerException, ThrottlingException) as error:
-            raise TransientApiError(
-                f"MSE {action} failed: {error.message}",
-                operation=action,
-                target=target,
-                code=error.code or "",
-                status=error.status_code,
-                request_id=error.request_id or "",
-            ) from error
         except AlibabaCloudException as error:
-            raise PermanentApiError(
-                f"MSE {action} was refused: {error.message}",
-                operation=action,
-                target=target,
-                code=error.code or "",
+            # ClientException (4xx), ServerException (5xx), ThrottlingException (x-acs-retry-after).
+            data = error.data if isinstance(error.data, Mapping) else {}
+            raise api_error(
+                action,
+                target,
+                str(data.get("Message") or error.message),
+                code=str(error.code or ""),
                 status=error.status_code,
-                request_id=error.request_id or "",
+                request_id=known(error.request_id) or known(data.get("RequestId")),
+                throttled=isinstance(error, ThrottlingException),
+                retry_after_ms=getattr(error, "retry_after", None),
             ) from error
         except UnretryableException as error:
+            # Connection refused, DNS, TLS, timeouts, or an answer that is not JSON (a proxy's error page).
+            endpoint = self.gateway.endpoint or f"mse.{self.gateway.region}.aliyuncs.com"
             raise TransientApiError(
-                f"cannot reach the MSE API: {error}", operation=action, target=target
+                f"MSE {action} got no usable answer from {endpoint}: {error}; "
+                "retried with backoff: check the network or the endpoint, then run `pulumi up` again",
+                operation=action,
+                target=target,
             ) from error
         body = response.body.to_map()
         if body.get("Success") is False:
             # The second failure shape: HTTP 200 with Success:false; the SDK does not raise.
-            raise PermanentApiError(
-                f"MSE {action} was refused: {body.get('Message')}",
-                operation=action,
-                target=target,
+            status = body.get("HttpStatusCode") or body.get("Code")
+            raise api_error(
+                action,
+                target,
+                str(body.get("Message") or "no message"),
                 code=str(body.get("ErrorCode") or body.get("Code") or ""),
-                status=body.get("HttpStatusCode"),
+                status=int(status) if isinstance(status, int | str) and str(status).isdigit() else None,
                 request_id=str(body.get("RequestId") or ""),
             )
         return body.get("Data")
@@ -231,6 +415,13 @@ class MseDriver:
                     f"{self.gateway.gateway_id}: check that it exists in the cluster connected to the gateway"
                 )
             self._service_id = found
+        return self._service_id
+
+    def known_service_id(self) -> int | None:
+        """The service's id if the gateway has it already: reading never imports anything (a delete of a
+        policy whose Service is gone from the cluster must not fail trying to import it)."""
+        if self._service_id is None:
+            self._service_id = self._find_service()
         return self._service_id
 
     def _find_service(self) -> int | None:
@@ -282,6 +473,9 @@ class MseDriver:
         )
 
     def versions_and_endpoints(self) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
+        """Versions of the service and their ready endpoints; both empty while it is not imported."""
+        if self.known_service_id() is None:
+            return {}, {}
         versions: dict[str, dict[str, str]] = {}
         ready: dict[str, int] = {}
         for detail in self.service_detail().get("VersionDetails") or []:
@@ -303,10 +497,17 @@ class MseDriver:
         if versions.get(name) == dict(labels):
             return
         action = "UpdateGatewayServiceVersion" if name in versions else "AddGatewayServiceVersion"
-        self.call(
-            action,
-            {**self._base(), "ServiceId": self.service_id(), "ServiceVersion": version_json(name, labels)},
-        )
+        params = {
+            **self._base(),
+            "ServiceId": self.service_id(),
+            "ServiceVersion": version_json(name, labels),
+        }
+        try:
+            self.call(action, params)
+        except ApiError:
+            # An attempt that timed out may have defined it after all (its retry then reads Duplicate).
+            if self.versions_and_endpoints()[0].get(name) != dict(labels):
+                raise
 
     def remove_version(self, name: str) -> None:
         versions, _ = self.versions_and_endpoints()
@@ -314,17 +515,19 @@ class MseDriver:
             return
         if any(name in self._route_weights(route) for route in self._routes_of_service()):
             return  # another route of this service still uses it: MSE versions are shared
-        self.call(
-            "DeleteGatewayServiceVersion",
-            {
-                **self._base(),
-                "ServiceId": self.service_id(),
-                "ServiceVersion": version_json(name, versions[name]),
-            },
-        )
+        params = {
+            **self._base(),
+            "ServiceId": self.service_id(),
+            "ServiceVersion": version_json(name, versions[name]),
+        }
+        try:
+            self.call("DeleteGatewayServiceVersion", params)
+        except ApiError as error:
+            if not is_not_found(error):
+                raise
 
     def _routes_of_service(self) -> list[dict[str, Any]]:
-        service_id = self.service_id()
+        service_id = self.known_service_id()
         return [
             route
             for route in self._pages("ListGatewayRoute", {"FilterParams": self._base()})
@@ -343,8 +546,8 @@ class MseDriver:
                     f"version {version} of service {self.service.namespace}/{self.service.name} "
                     f"has {count} ready "
                     f"endpoint(s) on MSE gateway {self.gateway.gateway_id}, needs {minimum}, after waiting "
-                    f"{timeout_seconds:.0f}s: check that pods labelled with it are Ready "
-                    "(or set allow_unready=True)"
+                    f"{timeout_seconds:.0f}s; traffic was not moved: check that pods labelled with it are "
+                    "Ready, raise readiness_timeout_seconds, or set allow_unready=True"
                 )
             self._sleep(POLL_SECONDS)
 
@@ -354,7 +557,7 @@ class MseDriver:
         try:
             data = self.call("GetGatewayRouteDetail", {**self._base(), "RouteId": int(route_id)})
         except PermanentApiError as error:
-            if error.code in ("NotFound", "404") or error.status == 404:
+            if is_not_found(error):
                 return None
             raise
         return dict(data) if data else None
@@ -362,7 +565,7 @@ class MseDriver:
     def _route_weights(self, route: Mapping[str, Any]) -> dict[str, int]:
         if route.get("DestinationType") != "VersionOriented":
             return {}
-        service_id = self.service_id()
+        service_id = self.known_service_id()
         entries = route.get("RouteServices") or parse_json(route.get("Services"), [])
         return {
             str(entry["Version"]): int(entry.get("Percent") or 0)
@@ -370,19 +573,26 @@ class MseDriver:
             if int(entry.get("ServiceId") or 0) == service_id and entry.get("Version")
         }
 
-    def find_route(self, match: RouteMatchSpec) -> str | None:
-        """Our own route (a retried create), else a route to adopt: by name, else by the same path.
+    def _own_route(self, match: RouteMatchSpec) -> str | None:
+        """The route this owner created, e.g. by an earlier attempt that failed or timed out.
 
-        ListGatewayRoute does not return descriptions, so our created route is found by its name (which
-        carries a hash of the owner) and confirmed by the marker in its detail.
+        ListGatewayRoute does not return descriptions, so it is found by its name (ours carries a hash
+        of the owner) and confirmed by the marker in its detail.
         """
-        routes = self._pages("ListGatewayRoute", {"FilterParams": self._base()})
-        own_name = default_route_name(self.service, self.owner)
-        for route in routes:
-            if route.get("Name") == own_name:
+        names = {match.name or default_route_name(self.service, self.owner)}
+        for route in self._pages("ListGatewayRoute", {"FilterParams": self._base()}):
+            if route.get("Name") in names:
                 detail = self.route_detail(str(route["Id"]))
-                if detail is not None and detail.get("Description") == owner_marker(self.owner):
+                if detail is not None and owner_of(detail.get("Description"), self.owner) == "self":
                     return str(route["Id"])
+        return None
+
+    def find_route(self, match: RouteMatchSpec) -> str | None:
+        """Our own route (a retried create), else a route to adopt: by name, else by the same path."""
+        own = self._own_route(match)
+        if own is not None:
+            return own
+        routes = self._pages("ListGatewayRoute", {"FilterParams": self._base()})
         if match.name is not None:
             return next((str(r["Id"]) for r in routes if r.get("Name") == match.name), None)
         for route in routes:
@@ -429,13 +639,21 @@ class MseDriver:
                 "Name": header_route_name(str(main_route["Name"])),
                 "DomainIdListJSON": "[]",
             }
-            route_id = int(self.call("AddGatewayRoute", params))
+            try:
+                route_id = int(self.call("AddGatewayRoute", params))
+            except ApiError:
+                found = self._own_header_route(main_route)  # a timed-out attempt made it after all
+                if found is None:
+                    raise
+                route_id = int(found["Id"])
             self.call("ApplyGatewayRoute", {**self._base(), "RouteId": route_id})
         elif (
             self._route_weights(existing) != {self.canary_version: 100}
             or route_predicates(existing) != wanted["Predicates"]
         ):
             self._rewrite_route(existing, wanted)
+        elif existing.get("Status") not in PUBLISHED_STATUSES:
+            self._publish(int(existing["Id"]))
 
     def _delete_header_route(self, main_route: Mapping[str, Any]) -> None:
         existing = self._own_header_route(main_route)
@@ -450,13 +668,21 @@ class MseDriver:
             route = self.route_detail(found) if found else None
         if route is None:
             return LiveRoute(versions=versions, ready_endpoints=ready)
+        owner = owner_of(route.get("Description"), self.owner)
+        found_id = str(route["Id"])
         return LiveRoute(
-            route_id=str(route["Id"]),
-            owner=owner_of(route.get("Description"), self.owner),
+            route_id=found_id,
+            owner=owner,
             versions=versions,
-            weights=self._route_weights(route),
+            # An edit that was never published (ApplyGatewayRoute failed) is not what the gateway serves:
+            # report no weights, so that the plan writes and publishes them again.
+            weights=self._route_weights(route) if route.get("Status") in PUBLISHED_STATUSES else {},
             ready_endpoints=ready,
+            original=decode_restore_copy(route.get("Description"), found_id) if owner == "self" else None,
         )
+
+    def _publish(self, route_id: int) -> None:
+        self.call("ApplyGatewayRoute", {**self._base(), "RouteId": route_id})
 
     def _rewrite_route(self, route: Mapping[str, Any], changes: Mapping[str, Any]) -> None:
         """UpdateGatewayRoute resends the whole route; then ApplyGatewayRoute publishes it."""
@@ -472,7 +698,7 @@ class MseDriver:
         params["Description"] = route.get("Description") or ""
         params.update(changes)
         self.call("UpdateGatewayRoute", params)
-        self.call("ApplyGatewayRoute", {**self._base(), "RouteId": int(route["Id"])})
+        self._publish(int(route["Id"]))
 
     def _require_route(self, route_id: str) -> dict[str, Any]:
         route = self.route_detail(route_id)
@@ -484,39 +710,44 @@ class MseDriver:
         return route
 
     def create_route(self, match: RouteMatchSpec, weights: Mapping[str, int]) -> str:
-        existing = self.find_route(match)
-        if (
-            existing is not None
-            and owner_of(self._require_route(existing).get("Description"), self.owner) == "self"
-        ):
-            self.set_weights(existing, weights)  # an earlier attempt created it
-            return existing
-        params = {
-            **self._base(),
-            "Name": match.name or default_route_name(self.service, self.owner),
-            "Predicates": predicates(match),
-            "DestinationType": "VersionOriented",
-            "Services": route_services(self.service, self.service_id(), weights),
-            "DomainIdListJSON": "[]",
-            "Description": owner_marker(self.owner),
-        }
-        route_id = str(self.call("AddGatewayRoute", params))
-        self.call("ApplyGatewayRoute", {**self._base(), "RouteId": int(route_id)})
+        route_id = self._own_route(match)  # an earlier attempt may have created it already
+        if route_id is None:
+            params = {
+                **self._base(),
+                "Name": match.name or default_route_name(self.service, self.owner),
+                "Predicates": predicates(match),
+                "DestinationType": "VersionOriented",
+                "Services": route_services(self.service, self.service_id(), weights),
+                "DomainIdListJSON": "[]",
+                "Description": owner_marker(self.owner),
+            }
+            try:
+                route_id = str(self.call("AddGatewayRoute", params))
+            except ApiError:
+                # A timed-out attempt may have created it; its retry then reads Duplicate.RouteName.
+                route_id = self._own_route(match)
+                if route_id is None:
+                    raise
+        self.set_weights(route_id, weights)  # publishes a new route; corrects one an earlier attempt left
         self.sync_header_route(match, self._require_route(route_id))
         return route_id
 
     def snapshot(self, route_id: str) -> RouteSnapshot:
-        route = self._require_route(route_id)
+        return self._snapshot_of(self._require_route(route_id))
+
+    def _snapshot_of(self, route: Mapping[str, Any]) -> RouteSnapshot:
         data = {key: route.get(key) for key in (*KEPT_ROUTE_FIELDS, "Description", "DestinationType")}
         data["Predicates"] = route_predicates(route)
         data["Services"] = route.get("RouteServices") or parse_json(route.get("Services"), [])
         versions = tuple(sorted(self._route_weights(route)))
-        return RouteSnapshot(route_id=route_id, referenced_versions=versions, data=data)
+        return RouteSnapshot(route_id=str(route["Id"]), referenced_versions=versions, data=data)
 
     def adopt_route(self, route_id: str, match: RouteMatchSpec) -> RouteSnapshot:
-        original = self.snapshot(route_id)
         route = self._require_route(route_id)
-        changes: dict[str, Any] = {"Description": owner_marker(self.owner)}
+        original = self._snapshot_of(route)
+        # The copy goes onto the route in the same write that marks it ours: if anything later fails and
+        # Pulumi records nothing, the next run still knows the route was adopted and how to restore it.
+        changes: dict[str, Any] = {"Description": adopted_description(self.owner, original)}
         if match.path is not None:
             changes["Predicates"] = predicates(match)
         self._rewrite_route(route, changes)
@@ -530,11 +761,12 @@ class MseDriver:
 
     def set_weights(self, route_id: str, weights: Mapping[str, int]) -> None:
         route = self._require_route(route_id)
-        current = self._route_weights(route)
-        if current == dict(weights) and route.get("Status") == 3:
-            return
-        services = route_services(self.service, self.service_id(), weights)
-        self._rewrite_route(route, {"DestinationType": "VersionOriented", "Services": services})
+        if self._route_weights(route) == dict(weights) and route.get("DestinationType") == "VersionOriented":
+            if route.get("Status") not in PUBLISHED_STATUSES:
+                self._publish(int(route["Id"]))  # written by an attempt whose publish failed
+        else:
+            services = route_services(self.service, self.service_id(), weights)
+            self._rewrite_route(route, {"DestinationType": "VersionOriented", "Services": services})
         if self.header_routing:
             self._retarget_header_route(route)  # after a promotion header traffic follows the new canary
 
@@ -548,14 +780,19 @@ class MseDriver:
         route = self._require_route(original.route_id)
         self._delete_header_route(route)
         data = whole_numbers(original.data)
+        # Two writes: the original destinations are published while the route still carries our marker,
+        # and only then is it handed back. Should publishing fail, the route is still ours and the next
+        # run restores it again, instead of leaving an unpublished restore that nobody owns.
         self._rewrite_route(
             route,
             {
                 "Predicates": data.get("Predicates") or {},
                 "Services": data.get("Services") or [],
                 "DestinationType": data.get("DestinationType"),
-                "Description": data.get("Description") or "",
             },
+        )
+        self._rewrite_route(
+            self._require_route(original.route_id), {"Description": data.get("Description") or ""}
         )
 
     def release_route(self, route_id: str) -> None:
@@ -571,7 +808,18 @@ class MseDriver:
             self._delete_route_detail(route)
 
     def _delete_route_detail(self, route: Mapping[str, Any]) -> None:
+        """Take the route offline (the gateway refuses to delete a route that is online), then delete it;
+        a route already offline or already gone is fine."""
         route_id = int(route["Id"])
-        if route.get("Status") in (2, 3, 4):  # the gateway refuses to delete a route that is online
-            self.call("OfflineGatewayRoute", {**self._base(), "RouteId": route_id})
-        self.call("DeleteGatewayRoute", {**self._base(), "RouteId": route_id})
+        if route.get("Status") in (2, 3, 4):
+            try:
+                self.call("OfflineGatewayRoute", {**self._base(), "RouteId": route_id})
+            except ApiError:
+                current = self.route_detail(str(route_id))  # a timed-out attempt may have done it
+                if current is not None and current.get("Status") in (2, 3, 4):
+                    raise
+        try:
+            self.call("DeleteGatewayRoute", {**self._base(), "RouteId": route_id})
+        except ApiError as error:
+            if not is_not_found(error):
+                raise

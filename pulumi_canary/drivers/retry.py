@@ -27,5 +27,8 @@ def with_retries(
             if not error.retryable or attempt == attempts:
                 raise
             ceiling = min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2 ** (attempt - 1))
-            sleep(random.uniform(0, ceiling))
+            delay = random.uniform(0, ceiling)  # full jitter: many clients do not retry in step
+            if error.retry_after_seconds:  # the API said how long to wait (throttling): respect it
+                delay = min(MAX_DELAY_SECONDS, max(delay, error.retry_after_seconds))
+            sleep(delay)
     raise AssertionError("unreachable: the loop returns or raises")

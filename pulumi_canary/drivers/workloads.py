@@ -4,19 +4,23 @@ A canary Deployment is a clone of the Deployment that serves the source version 
 Service's selector plus ``label_key=source_version``), with the canary label value, image and replicas
 set. It is written with server-side apply under the field manager ``pulumi-canary`` and carries labels
 that say which stack resource owns it, so a retried create finds it instead of duplicating it.
+
+Every API call is retried with backoff when the failure is transient (409 conflicts, 429, 5xx, network
+errors and timeouts); a delete of something already gone succeeds.
 """
 
 from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..errors import NotReadyError, OwnershipError, PermanentApiError, PreconditionError, TransientApiError
 from ..model.naming import version_object_name
 from .kube import FIELD_MANAGER, api_error_status
+from .retry import with_retries
 
 if TYPE_CHECKING:
     from lightkube import Client
@@ -25,6 +29,8 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 OWNER_ANNOTATION = "pulumi-canary.io/owner"
 VERSION_ANNOTATION = "pulumi-canary.io/version"
 POLL_SECONDS = 1.0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,8 @@ class ServiceTarget:
 
 
 def kube_call(operation: str, target: str, action: Any) -> Any:
-    """Run one lightkube call, turning its errors into ours (transient or permanent)."""
+    """Run one lightkube call (no retry), turning its errors into ours (transient or permanent)."""
+    import httpx2 as httpx
     from lightkube import ApiError
 
     try:
@@ -49,32 +56,54 @@ def kube_call(operation: str, target: str, action: Any) -> Any:
         raise kind(
             f"Kubernetes API refused: {message}", operation=operation, target=target, status=status
         ) from error
-    except OSError as error:  # connection refused, DNS, TLS
+    except (OSError, httpx.TransportError) as error:  # connection refused, DNS, TLS, timeouts
         raise TransientApiError(
-            f"cannot reach the Kubernetes API: {error}", operation=operation, target=target
+            f"cannot reach the Kubernetes API: {error or type(error).__name__}",
+            operation=operation,
+            target=target,
         ) from error
+
+
+def missing_is_none(action: Callable[[], T]) -> Callable[[], T | None]:
+    """``action``, except that a 404 answers None."""
+    from lightkube import ApiError
+
+    def run() -> T | None:
+        try:
+            return action()
+        except ApiError as error:
+            if api_error_status(error) == 404:
+                return None
+            raise
+
+    return run
 
 
 class Workloads:
     """Reads pods and owns canary Deployments through one lightkube client (made per operation)."""
 
-    def __init__(self, client: Client, owner: str) -> None:
+    def __init__(self, client: Client, owner: str, sleep: Callable[[float], None] = time.sleep) -> None:
         self._client = client
         self._owner = owner
+        self._sleep = sleep
+
+    def _call(self, operation: str, target: str, action: Callable[[], T]) -> T:
+        """One API call with our errors, retried with backoff while the failure is transient."""
+        return cast(T, with_retries(lambda: kube_call(operation, target, action), sleep=self._sleep))
 
     def selector(self, target: ServiceTarget) -> dict[str, str]:
-        from lightkube import ApiError
         from lightkube.resources.core_v1 import Service
 
         where = f"service {target.namespace}/{target.name}"
-        try:
-            service = self._client.get(Service, target.name, namespace=target.namespace)
-        except ApiError as error:
-            if api_error_status(error) == 404:
-                raise PreconditionError(
-                    f"{where} does not exist: create it (and its Deployment) before the canary policy"
-                ) from error
-            raise
+        service = self._call(
+            "get service",
+            where,
+            missing_is_none(lambda: self._client.get(Service, target.name, namespace=target.namespace)),
+        )
+        if service is None:
+            raise PreconditionError(
+                f"{where} does not exist: create it (and its Deployment) before the canary policy"
+            )
         selector = dict((service.spec and service.spec.selector) or {})
         if not selector:
             raise PreconditionError(f"{where} has no pod selector: a canary needs pods selected by labels")
@@ -85,7 +114,7 @@ class Workloads:
         from lightkube.resources.core_v1 import Pod
 
         selector: dict[str, Any] = dict(self.selector(target))
-        pods = kube_call(
+        pods: list[Any] = self._call(
             "list pods",
             f"{target.namespace}/{target.name}",
             lambda: list(self._client.list(Pod, namespace=target.namespace, labels=selector)),
@@ -110,21 +139,18 @@ class Workloads:
                     f"{timeout_seconds:.0f}s: check that its Deployment exists and its pods become Ready "
                     "(or set allow_unready=True to send traffic anyway)"
                 )
-            time.sleep(POLL_SECONDS)
+            self._sleep(POLL_SECONDS)
 
     def find_source_deployment(self, target: ServiceTarget, version: str) -> Any:
         from lightkube.resources.apps_v1 import Deployment
 
         wanted = {**self.selector(target), target.label_key: version}
-        candidates = [
-            deployment
-            for deployment in kube_call(
-                "list deployments",
-                target.namespace,
-                lambda: list(self._client.list(Deployment, namespace=target.namespace)),
-            )
-            if wanted.items() <= template_labels(deployment).items()
-        ]
+        deployments: list[Any] = self._call(
+            "list deployments",
+            target.namespace,
+            lambda: list(self._client.list(Deployment, namespace=target.namespace)),
+        )
+        candidates = [d for d in deployments if wanted.items() <= template_labels(d).items()]
         if len(candidates) != 1:
             found = ", ".join(sorted(d.metadata.name for d in candidates)) or "none"
             raise PreconditionError(
@@ -152,16 +178,22 @@ class Workloads:
         manifest = canary_manifest(
             source.to_dict(), name, target.label_key, version, image, replicas, labels, self._owner
         )
-        try:
-            self._client.apply(cast(Deployment, Deployment.from_dict(manifest)), field_manager=FIELD_MANAGER)
-        except ApiError as error:
-            if api_error_status(error) == 409:
-                raise OwnershipError(
-                    f"Deployment {target.namespace}/{name}: another field manager owns fields pulumi-canary "
-                    f"writes ({error.status.message}); remove that manager's claim "
-                    "or let pulumi-canary own it"
-                ) from error
-            raise
+
+        def apply() -> None:
+            try:
+                deployment = cast(Deployment, Deployment.from_dict(manifest))
+                self._client.apply(deployment, field_manager=FIELD_MANAGER)
+            except ApiError as error:
+                # For server-side apply a 409 is a field another manager owns: not worth retrying.
+                if api_error_status(error) == 409:
+                    raise OwnershipError(
+                        f"Deployment {target.namespace}/{name}: another field manager owns fields "
+                        f"pulumi-canary writes ({error.status.message}); remove that manager's claim "
+                        "or let pulumi-canary own it"
+                    ) from error
+                raise
+
+        self._call("apply deployment", f"{target.namespace}/{name}", apply)
         return name
 
     def _refuse_foreign(self, target: ServiceTarget, name: str) -> None:
@@ -177,15 +209,13 @@ class Workloads:
             )
 
     def _get_deployment(self, namespace: str, name: str) -> Any:
-        from lightkube import ApiError
         from lightkube.resources.apps_v1 import Deployment
 
-        try:
-            return self._client.get(Deployment, name, namespace=namespace)
-        except ApiError as error:
-            if api_error_status(error) == 404:
-                return None
-            raise
+        return self._call(
+            "get deployment",
+            f"{namespace}/{name}",
+            missing_is_none(lambda: self._client.get(Deployment, name, namespace=namespace)),
+        )
 
     def owned_canary(self, target: ServiceTarget, version: str) -> tuple[str, int] | None:
         """Image and replicas of the canary Deployment of ``version`` if this owner has one."""
@@ -203,10 +233,10 @@ class Workloads:
         existing = self._get_deployment(target.namespace, name)
         if existing is None or (existing.metadata.annotations or {}).get(OWNER_ANNOTATION) != self._owner:
             return
-        kube_call(
+        self._call(
             "delete deployment",
             f"{target.namespace}/{name}",
-            lambda: self._client.delete(Deployment, name, namespace=target.namespace),
+            missing_is_none(lambda: self._client.delete(Deployment, name, namespace=target.namespace)),
         )
 
     def release_canary(self, target: ServiceTarget, version: str) -> None:
@@ -220,11 +250,13 @@ class Workloads:
         patch = {"metadata": {"annotations": {OWNER_ANNOTATION: None}, "labels": {MANAGED_BY_LABEL: None}}}
         from lightkube.types import PatchType
 
-        kube_call(
+        self._call(
             "release deployment",
             f"{target.namespace}/{name}",
-            lambda: self._client.patch(
-                Deployment, name, patch, namespace=target.namespace, patch_type=PatchType.MERGE
+            missing_is_none(
+                lambda: self._client.patch(
+                    Deployment, name, patch, namespace=target.namespace, patch_type=PatchType.MERGE
+                )
             ),
         )
 

@@ -24,6 +24,9 @@ class FaultRule:
       which makes the SDK raise; ``"success_false"`` answers HTTP 200 with ``Success:false``, integer
       ``Code`` = ``status`` (default 400) and ``ErrorCode`` = ``code``; ``"none"`` only adds latency.
     * ``latency_seconds``: sleep before answering (also for ``"none"``, which then runs the action).
+    * ``latency_after_action``: with ``"none"``, run the action first and only then sleep: the change is
+      made but its answer comes late (a client that times out must find what its attempt did). By
+      default the sleep comes first, like a request queued in front of the gateway.
     * ``retry_after_ms``: adds ``x-acs-retry-after``, which makes the SDK raise ``ThrottlingException``.
 
     Example: ``FaultRule(action="ApplyGatewayRoute", status=503, code="ServiceUnavailable", count=2)``.
@@ -36,6 +39,7 @@ class FaultRule:
     message: str = "Injected fault."
     count: int = 1
     latency_seconds: float = 0.0
+    latency_after_action: bool = False
     retry_after_ms: int | None = None
 
     @classmethod
@@ -61,6 +65,10 @@ class FaultRule:
             raise ValueError(f"an http fault needs a status of 400..599, got {self.http_status}")
         if not isinstance(self.latency_seconds, int | float) or self.latency_seconds < 0:
             raise ValueError(f"latency_seconds must be a number >= 0, got {self.latency_seconds!r}")
+        if not isinstance(self.latency_after_action, bool):
+            raise ValueError(f"latency_after_action must be true or false, got {self.latency_after_action!r}")
+        if self.latency_after_action and self.error_shape != "none":
+            raise ValueError('latency_after_action needs error_shape "none" (the action must run)')
         if self.retry_after_ms is not None:
             _check_int(self.retry_after_ms, "retry_after_ms", minimum=1)
         if not isinstance(self.code, str) or not isinstance(self.message, str):

@@ -298,12 +298,14 @@ class EmulatorServer:
 
     def _run(self, action: str, request: IncomingRequest, request_id: str, host_id: str) -> ApiAnswer:
         fault = self.faults.take(action)
-        if fault is not None and fault.latency_seconds:
+        if fault is not None and fault.latency_seconds and not fault.latency_after_action:
             time.sleep(fault.latency_seconds)
         if fault is not None and fault.error_shape != "none":
             return _fault_answer(fault, request_id, host_id)
         params = {key: value for key, value in request.query}
         status, body = self.responses.handle(action, params, request_id, host_id)
+        if fault is not None and fault.latency_after_action:
+            time.sleep(fault.latency_seconds)
         return ApiAnswer(status, body, {}, fault=fault is not None)
 
     def handle_control(self, method: str, path: str, query: str, body: Any) -> tuple[int, Any]:
@@ -462,5 +464,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
             self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (a latency fault beyond its read timeout): nobody to answer

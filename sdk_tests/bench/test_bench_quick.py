@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,21 +19,29 @@ FIGURES = (
     "Gateway API: preview, N=3",
     "Gateway API: up (create), N=3",
     "Gateway API: one weight change in a stack of N=3",
-    "MSE: state per resource, N=3",
 )
+SIZES = ("MSE: state per resource, N=3", "Gateway API: state per resource, N=3")
 
 
 def test_the_quick_benchmark_produces_every_figure(tmp_path: Path) -> None:
     output = tmp_path / "RESULTS.md"
     subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick", "--output", str(output)],
-        cwd=tools.ROOT, check=True, capture_output=True, text=True, timeout=1200,
+        cwd=tools.ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     results = output.read_text()
     for figure in FIGURES:
         row = next((line for line in results.splitlines() if line.startswith(f"| {figure} |")), None)
         assert row is not None, f"missing figure: {figure}"
         assert " / " in row, f"no min / median / max for {figure}: {row}"
+    for figure in SIZES:
+        assert re.search(
+            rf"^\| {re.escape(figure)} \| \d+ B total, \d+ B inputs\+outputs \|", results, re.M
+        ), figure
     assert "API calls for one weight change in N=3: " in results
     assert "MSE (emulator): API calls for one weight change in N=3: none" not in results
     assert "## Budget" in results

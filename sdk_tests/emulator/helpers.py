@@ -21,6 +21,7 @@ def make_client(
     secret: str = ACCESS_KEY_SECRET,
     access_key_id: str = ACCESS_KEY_ID,
     signature_algorithm: str | None = None,
+    read_timeout_ms: int | None = None,
 ) -> Client:
     config = Config(
         access_key_id=access_key_id,
@@ -28,6 +29,7 @@ def make_client(
         endpoint=endpoint,
         protocol="http",
         region_id="cn-hangzhou",
+        read_timeout=read_timeout_ms,
     )
     if signature_algorithm is not None:
         config.signature_algorithm = signature_algorithm

@@ -14,7 +14,7 @@ from alibabacloud_mse20190531.client import Client
 from alibabacloud_tea_openapi.exceptions import ServerException, ThrottlingException
 
 from pulumi_canary.emulator import EmulatorServer, FaultRule
-from sdk_tests.emulator.helpers import GATEWAY
+from sdk_tests.emulator.helpers import GATEWAY, make_client
 
 
 def _get_gateway(client: Client) -> mse.GetGatewayResponse:
@@ -90,6 +90,23 @@ def test_latency_delays_the_answer_and_then_runs_the_action(client: Client, serv
     assert server.requests()[0].duration_ms >= 300
 
 
+def test_latency_after_the_action_makes_the_change_before_the_slow_answer(
+    client: Client, server: EmulatorServer
+) -> None:
+    from darabonba.exceptions import UnretryableException
+
+    impatient = make_client(server.endpoint, read_timeout_ms=200)
+    server.add_faults([FaultRule(action="GetGateway", error_shape="none", latency_seconds=0.5,
+                                 latency_after_action=True)])
+
+    with pytest.raises(UnretryableException):
+        _get_gateway(impatient)
+
+    time.sleep(0.5)
+    (record,) = server.requests("GetGateway")
+    assert (record.status, record.success, record.fault) == (200, True, True), "the action ran"
+
+
 def test_retry_after_makes_the_sdk_raise_throttling(client: Client, server: EmulatorServer) -> None:
     server.add_faults([FaultRule(status=429, code="Throttling.User", retry_after_ms=1500)])
 
@@ -123,6 +140,8 @@ def test_faults_over_http_control_plane(client: Client, server: EmulatorServer) 
         {"action": "GetGateway", "error_shape": "explode"},
         {"action": "GetGateway", "status": 200},
         {"action": "GetGateway", "latency": 1},
+        {"action": "GetGateway", "latency_seconds": 1, "latency_after_action": True},
+        {"action": "GetGateway", "error_shape": "none", "latency_after_action": "yes"},
     ],
 )
 def test_malformed_fault_rules_are_refused(server: EmulatorServer, rule: dict[str, Any]) -> None:
