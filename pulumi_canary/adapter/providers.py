@@ -80,15 +80,20 @@ class CanaryPolicyProvider(ResourceProvider):
         stack_config.remember(req.config)
 
     @one_at_a_time
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         from ..model import CanaryPolicySpec, check_policy, parse_policy
 
         inputs = declared_inputs(news, CanaryPolicySpec.model_fields)
         failures = [CheckFailure(f.property, f.reason) for f in check_policy(inputs, is_unknown=is_unknown)]
         owner = news.get(OWNER_KEY)
-        # Live checks only for complete, valid inputs (no I/O otherwise); they say nothing when the
-        # APIs cannot be reached.
-        if not failures and isinstance(owner, str) and not any(is_unknown(v) for v in _leaves(inputs)):
+        # Live checks only for complete, valid inputs (no I/O otherwise) whose pods question changed;
+        # they say nothing when the APIs cannot be reached.
+        if (
+            not failures
+            and isinstance(owner, str)
+            and not any(is_unknown(v) for v in _leaves(inputs))
+            and _pods_question_changed(declared_inputs(olds, CanaryPolicySpec.model_fields), inputs)
+        ):
             from .live_checks import policy_live_failures
 
             failures = policy_live_failures(parse_policy(inputs), owner)
@@ -201,6 +206,15 @@ def _snapshot(props: Mapping[str, Any]) -> Any:
 
     stored = props.get("original_route")
     return RouteSnapshot.from_props(stored) if isinstance(stored, Mapping) else None
+
+
+LIVE_CHECKED = ("service", "label_key", "stable_version")
+
+
+def _pods_question_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """Whether the live checks (label key on the pods, ready stable pods) ask anything new: on create,
+    or when the service, label key or stable version changes. An unchanged policy costs no API call."""
+    return not olds or any(olds.get(key) != news.get(key) for key in LIVE_CHECKED)
 
 
 def _leaves(value: Any) -> list[Any]:
