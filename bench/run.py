@@ -441,8 +441,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run: proves the harness works")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
     parser.add_argument("--gateways", default="mse,gateway_api")
+    parser.add_argument("--sizes", help="comma-separated N values (default 1,50,200; quick: 1,3)")
+    parser.add_argument("--repeats", type=int, help="runs per figure (default 3; quick: 1)")
     args = parser.parse_args(argv)
     sizes, repeats = ([1, 3], 1) if args.quick else ([1, 50, 200], 3)
+    if args.sizes:
+        sizes = [int(size) for size in args.sizes.split(",")]
+    repeats = args.repeats or repeats
     started = time.perf_counter()
     figures = Figures()
     import_figures(repeats * 3, figures)
