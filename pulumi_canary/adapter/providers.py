@@ -27,7 +27,7 @@ from .serial import one_at_a_time
 if TYPE_CHECKING:
     from ..drivers.executor import Outcome
     from ..drivers.factory import Session
-    from ..model import CanaryPolicySpec, LiveRoute, Plan, TrafficSplitSpec
+    from ..model import CanaryPolicySpec, DiffDecision, LiveRoute, Plan, TrafficSplitSpec
 
 OWNER_KEY = "__owner"
 """The input that names the owning stack resource (``project/stack/name``); written by the resource class."""
@@ -63,6 +63,16 @@ def final_weights(plan: Plan, live: LiveRoute) -> dict[str, int]:
         elif isinstance(step, DeleteRoute | RestoreRoute | ReleaseRoute):
             weights = {}
     return weights
+
+
+def diff_result(decision: DiffDecision) -> DiffResult:
+    """The engine's answer for a model ``DiffDecision`` (``stables`` is dropped on the wire anyway)."""
+    return DiffResult(
+        changes=decision.changes,
+        replaces=list(decision.replaces),
+        stables=[],
+        delete_before_replace=decision.delete_before_replace,
+    )
 
 
 def failures_of(error: Exception) -> list[CheckFailure]:
@@ -104,12 +114,7 @@ class CanaryPolicyProvider(ResourceProvider):
 
         fields = CanaryPolicySpec.model_fields
         decision = diff_policy(declared_inputs(olds, fields), declared_inputs(news, fields))
-        return DiffResult(
-            changes=decision.changes,
-            replaces=list(decision.replaces),
-            stables=[],
-            delete_before_replace=decision.delete_before_replace,
-        )
+        return diff_result(decision)
 
     @one_at_a_time
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -244,12 +249,7 @@ class TrafficSplitProvider(ResourceProvider):
 
         fields = TrafficSplitSpec.model_fields
         decision = diff_split(declared_inputs(olds, fields), declared_inputs(news, fields))
-        return DiffResult(
-            changes=decision.changes,
-            replaces=list(decision.replaces),
-            stables=[],
-            delete_before_replace=decision.delete_before_replace,
-        )
+        return diff_result(decision)
 
     @one_at_a_time
     def create(self, props: dict[str, Any]) -> CreateResult:
