@@ -166,7 +166,7 @@ class LocalCluster:
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
                 f"--secure-port={self.apiserver_port}",
-                "--service-cluster-ip-range=10.0.0.0/24",
+                "--service-cluster-ip-range=10.0.0.0/16",
                 "--authorization-mode=RBAC",
                 f"--token-auth-file={self.workdir / 'tokens.csv'}",
                 "--service-account-issuer=https://kubernetes.default.svc",

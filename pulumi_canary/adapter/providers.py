@@ -89,7 +89,6 @@ class CanaryPolicyProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         stack_config.remember(req.config)
 
-    @one_at_a_time
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         from ..model import CanaryPolicySpec, check_policy, parse_policy
 
@@ -106,7 +105,7 @@ class CanaryPolicyProvider(ResourceProvider):
         ):
             from .live_checks import policy_live_failures
 
-            failures = policy_live_failures(parse_policy(inputs), owner)
+            failures = one_at_a_time(policy_live_failures)(parse_policy(inputs), owner)
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -176,7 +175,10 @@ class CanaryPolicyProvider(ResourceProvider):
         from ..drivers.executor import read_live
 
         versions = [*spec.versions, *(old.versions if old else ())]
-        return read_live(session.gateway, session.workloads, session.target, spec.route, route_id, versions)
+        # Only a policy that declares (or declared) a canary_deployment owns Deployments to look for.
+        owns_deployments = any(s is not None and s.canary_deployment is not None for s in (spec, old))
+        workloads = session.workloads if owns_deployments else None
+        return read_live(session.gateway, workloads, session.target, spec.route, route_id, versions)
 
     @staticmethod
     def _run(session: Session, plan: Plan, route_id: str | None, original: Any) -> Outcome:
@@ -236,7 +238,6 @@ class TrafficSplitProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         stack_config.remember(req.config)
 
-    @one_at_a_time
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         from ..model import TrafficSplitSpec, check_split
 

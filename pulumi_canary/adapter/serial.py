@@ -1,9 +1,9 @@
-"""One provider operation at a time per provider process.
+"""One API-calling provider operation at a time per provider process.
 
 The engine calls a dynamic provider from several gRPC worker threads at once. Concurrent first use of
 the Kubernetes client's decoders crashed the provider process (a segmentation fault during a parallel
-`pulumi refresh`), and the SDKs make no thread-safety promise, so operations take turns. The engine's
-own work (diffing, state, scheduling) still runs in parallel.
+`pulumi refresh`), and the SDKs make no thread-safety promise, so operations that call an API take
+turns. Pure work (validation in ``check``, ``diff``) and the engine's own work run in parallel.
 """
 
 from __future__ import annotations

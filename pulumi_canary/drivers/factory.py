@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..errors import PreconditionError
@@ -21,15 +22,21 @@ class Session:
     """The drivers of one operation; built per call, never stored on a provider."""
 
     gateway: GatewayDriver
-    workloads: Workloads | None
     target: ServiceTarget
+    kube: KubeAccess
+    owner: str
+
+    @cached_property
+    def workloads(self) -> Workloads | None:
+        """Made on first use: many operations never touch the cluster's workloads (no client is built)."""
+        if not (self.kube.path or self.kube.content):
+            return None
+        return Workloads(self.kube.client(), self.owner)
 
 
 def open_session(spec: CanaryPolicySpec | TrafficSplitSpec, config: Mapping[str, str], owner: str) -> Session:
     target = ServiceTarget(spec.service.namespace, spec.service.name, spec.label_key)
-    kube = KubeAccess.resolve(config)
-    workloads = Workloads(kube.client(), owner) if kube.path or kube.content else None
-    return Session(gateway_driver(spec, config, owner), workloads, target)
+    return Session(gateway_driver(spec, config, owner), target, KubeAccess.resolve(config), owner)
 
 
 def gateway_driver(

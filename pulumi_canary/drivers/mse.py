@@ -19,6 +19,7 @@ Requests are built as plain wire-shaped dicts (pure functions below) and only th
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import os
@@ -73,6 +74,7 @@ PAGE_SIZE = 100
 POLL_SECONDS = 1.0
 # Fields of GetGatewayRouteDetail that UpdateGatewayRoute takes back unchanged when we rewrite a route.
 KEPT_ROUTE_FIELDS = ("Name", "RouteOrder", "Fallback", "DomainIdList")
+READ_PREFIXES = ("Get", "List")
 
 
 HEADER_ROUTE_SUFFIX = "#canary-headers"
@@ -184,6 +186,12 @@ def read_timeout_ms() -> int:
 def known(value: Any) -> str:
     """The SDK formats missing values as the text ``None``."""
     return "" if value in (None, "", "None") else str(value)
+
+
+def read_family(action: str) -> str:
+    """What a write can change and a read can see: ``route`` (routes) or ``service`` (services, their
+    versions, service sources)."""
+    return "route" if "Route" in action else "service"
 
 
 def call_target(gateway_id: str, params: Mapping[str, Any]) -> str:
@@ -325,6 +333,7 @@ class MseDriver:
         self._sleep = sleep
         self._client: Client | None = None
         self._service_id: int | None = None
+        self._reads: dict[tuple[str, str], Any] = {}
 
     # ---- the SDK boundary -----------------------------------------------------------------------------
 
@@ -346,9 +355,21 @@ class MseDriver:
             self._client = Client(config)
         return self._client
 
-    def call(self, action: str, params: Mapping[str, Any]) -> Any:
-        """Call ``action`` with wire-shaped ``params``; returns the response body's ``Data``."""
-        return with_retries(lambda: self._call_once(action, params), sleep=self._sleep)
+    def call(self, action: str, params: Mapping[str, Any], *, fresh: bool = False) -> Any:
+        """Call ``action`` with wire-shaped ``params``; returns the response body's ``Data``.
+
+        A driver lives for one operation, so a read is answered again from memory until this driver
+        writes something of the same family (routes, or services and their versions): the plan was made
+        from those answers, and asking twice would only cost round trips. ``fresh`` asks the gateway
+        anyway (polling)."""
+        if not action.startswith(READ_PREFIXES):
+            family = read_family(action)
+            self._reads = {key: data for key, data in self._reads.items() if read_family(key[0]) != family}
+            return with_retries(lambda: self._call_once(action, params), sleep=self._sleep)
+        key = (action, json.dumps(params, sort_keys=True))
+        if fresh or key not in self._reads:
+            self._reads[key] = with_retries(lambda: self._call_once(action, params), sleep=self._sleep)
+        return copy.deepcopy(self._reads[key])
 
     def _call_once(self, action: str, params: Mapping[str, Any]) -> Any:
         from alibabacloud_mse20190531 import models
@@ -467,18 +488,19 @@ class MseDriver:
                 return items
             page += 1
 
-    def service_detail(self) -> dict[str, Any]:
-        return dict(
-            self.call("GetGatewayServiceDetail", {**self._base(), "ServiceId": self.service_id()}) or {}
-        )
+    def service_detail(self, *, fresh: bool = False) -> dict[str, Any]:
+        params = {**self._base(), "ServiceId": self.service_id()}
+        return dict(self.call("GetGatewayServiceDetail", params, fresh=fresh) or {})
 
-    def versions_and_endpoints(self) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
+    def versions_and_endpoints(
+        self, *, fresh: bool = False
+    ) -> tuple[dict[str, dict[str, str]], dict[str, int]]:
         """Versions of the service and their ready endpoints; both empty while it is not imported."""
         if self.known_service_id() is None:
             return {}, {}
         versions: dict[str, dict[str, str]] = {}
         ready: dict[str, int] = {}
-        for detail in self.service_detail().get("VersionDetails") or []:
+        for detail in self.service_detail(fresh=fresh).get("VersionDetails") or []:
             version = detail.get("ServiceVersion") or {}
             name = str(version.get("Name"))
             versions[name] = {label["Key"]: label["Value"] for label in version.get("Labels") or []}
@@ -536,8 +558,11 @@ class MseDriver:
 
     def wait_ready(self, version: str, minimum: int, timeout_seconds: float) -> int:
         deadline = time.monotonic() + timeout_seconds
+        polls = 0
         while True:
-            _, ready = self.versions_and_endpoints()
+            # The first look may reuse this operation's read (the plan's view); later polls ask again.
+            _, ready = self.versions_and_endpoints(fresh=polls > 0)
+            polls += 1
             count = ready.get(version, 0)
             if count >= minimum:
                 return count
@@ -561,6 +586,14 @@ class MseDriver:
                 return None
             raise
         return dict(data) if data else None
+
+    def _service_id_in(self, route: Mapping[str, Any]) -> int | None:
+        """The service's id as a route to it names it: saves looking the service up by name."""
+        for entry in route.get("RouteServices") or parse_json(route.get("Services"), []):
+            named = (entry.get("Name"), entry.get("Namespace")) == (self.service.name, self.service.namespace)
+            if named and entry.get("SourceType", "K8S") == "K8S":
+                return int(entry["ServiceId"]) if entry.get("ServiceId") else None
+        return None
 
     def _route_weights(self, route: Mapping[str, Any]) -> dict[str, int]:
         if route.get("DestinationType") != "VersionOriented":
@@ -661,11 +694,13 @@ class MseDriver:
             self._delete_route_detail(existing)
 
     def live(self, match: RouteMatchSpec, route_id: str | None) -> LiveRoute:
-        versions, ready = self.versions_and_endpoints()
         route = self.route_detail(route_id) if route_id else None
         if route is None:
             found = self.find_route(match)
             route = self.route_detail(found) if found else None
+        if route is not None and self._service_id is None:
+            self._service_id = self._service_id_in(route)
+        versions, ready = self.versions_and_endpoints()
         if route is None:
             return LiveRoute(versions=versions, ready_endpoints=ready)
         owner = owner_of(route.get("Description"), self.owner)
@@ -728,6 +763,11 @@ class MseDriver:
                 route_id = self._own_route(match)
                 if route_id is None:
                     raise
+            else:
+                if not match.canary_headers:
+                    # Just added with these weights, and no header route can belong to a route this new.
+                    self._publish(int(route_id))
+                    return route_id
         self.set_weights(route_id, weights)  # publishes a new route; corrects one an earlier attempt left
         self.sync_header_route(match, self._require_route(route_id))
         return route_id

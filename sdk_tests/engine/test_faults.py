@@ -60,7 +60,7 @@ def timed_out(action: str, count: int = 1) -> FaultRule:
     )
 
 
-def slow(action: str, count: int = 2) -> FaultRule:
+def slow(action: str, count: int = 1) -> FaultRule:
     return FaultRule(action=action, error_shape="none", latency_seconds=0.5, count=count)
 
 
