@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,21 +42,21 @@ class KubeAccess:
         return cls(path=from_env or (str(default) if default.exists() else None), context=context)
 
     def client(self) -> Client:
-        from lightkube import Client, KubeConfig
+        """A client for this kubeconfig, shared by the operations of this process while the kubeconfig
+        stays the same (its content is the key): a new client costs a YAML parse, a TLS context and a
+        TLS handshake, more than the calls most operations make."""
         from lightkube.core.exceptions import ConfigError
 
         where = self.path or "the Pulumi config key kubernetes:kubeconfig"
         try:
             if self.content is not None:
-                config = KubeConfig.from_dict(parse_kubeconfig(self.content))
-            elif self.path is not None:
+                return shared_client(self.content, None, self.context)
+            if self.path is not None:
                 path = Path(self.path).expanduser()
-                config = KubeConfig.from_dict(parse_kubeconfig(path.read_text(), where), fname=path)
-            else:
-                raise PreconditionError(
-                    "no Kubernetes credentials: set KUBECONFIG or the Pulumi config key kubernetes:kubeconfig"
-                )
-            return Client(config=config.get(context_name=self.context), field_manager=FIELD_MANAGER)
+                return shared_client(path.read_text(), str(path), self.context)
+            raise PreconditionError(
+                "no Kubernetes credentials: set KUBECONFIG or the Pulumi config key kubernetes:kubeconfig"
+            )
         except (ConfigError, OSError) as error:
             raise PreconditionError(f"cannot load the kubeconfig from {where}: {error}") from error
         except (KeyError, TypeError, AttributeError) as error:
@@ -63,6 +64,17 @@ class KubeAccess:
                 f"the kubeconfig from {where} is not a kubeconfig (it needs clusters, contexts and users): "
                 f"{type(error).__name__} {error}"
             ) from None
+
+
+@functools.lru_cache(maxsize=4)
+def shared_client(content: str, path: str | None, context: str | None) -> Client:
+    """Held in this process's memory only (never on a provider, which is pickled into the state)."""
+    from lightkube import Client, KubeConfig
+
+    where = path or "the Pulumi config key kubernetes:kubeconfig"
+    fname = Path(path) if path is not None else None
+    config = KubeConfig.from_dict(parse_kubeconfig(content, where), fname=fname)
+    return Client(config=config.get(context_name=context), field_manager=FIELD_MANAGER)
 
 
 def is_kubeconfig_content(value: str) -> bool:
