@@ -22,7 +22,7 @@ from ..model.live import RouteSnapshot
 from ..model.naming import version_object_name
 from ..model.specs import GatewayApiSpec, RouteMatchSpec, ServiceRefSpec
 from . import k8s_routes
-from .k8s_routes import Manifest, Objects, RouteIntent, ownership_metadata, route_owner
+from .k8s_routes import Manifest, Objects, RouteIntent, created_labels, ownership_metadata, route_owner
 from .workloads import VERSION_ANNOTATION, format_labels
 
 if TYPE_CHECKING:
@@ -283,7 +283,7 @@ class GatewayApiDriver(k8s_routes.RouteDriver):
 
     def _version_services(self) -> dict[str, Manifest]:
         owned: dict[str, Manifest] = {}
-        for service in self.services.all():
+        for service in self.services.all(labels=created_labels(self.intent.owner)):
             metadata = service["metadata"]
             version = (metadata.get("annotations") or {}).get(VERSION_ANNOTATION)
             if version and route_owner(metadata, self.intent.owner) == "self":

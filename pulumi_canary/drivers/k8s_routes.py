@@ -41,6 +41,9 @@ Manifest = dict[str, Any]
 ORIGINAL_ANNOTATION = "pulumi-canary.io/original"
 """On an adopted route: the JSON snapshot of what it was before the policy took it over."""
 MANAGED_BY = "pulumi-canary"
+OWNER_LABEL = "pulumi-canary.io/owner-hash"
+"""On objects we create: a hash of the owner (owners hold '/', which label values cannot), so that a
+policy lists its own objects instead of every object of the namespace."""
 WRITE_ATTEMPTS = 3  # optimistic writes re-read and retry this often when the object changes under them
 _CONFLICT_MANAGER = re.compile(r'conflicts? with "([^"]+)"')
 
@@ -87,8 +90,12 @@ def ownership_metadata(
         annotations[ORIGINAL_ANNOTATION] = json.dumps(original.to_props(), sort_keys=True)
     metadata: Manifest = {"name": name, "namespace": namespace, "annotations": annotations}
     if created:
-        metadata["labels"] = {MANAGED_BY_LABEL: MANAGED_BY}
+        metadata["labels"] = created_labels(owner)
     return metadata
+
+
+def created_labels(owner: str) -> dict[str, str]:
+    return {MANAGED_BY_LABEL: MANAGED_BY, OWNER_LABEL: hashlib.sha256(owner.encode()).hexdigest()[:16]}
 
 
 def stored_snapshot(metadata: Mapping[str, Any]) -> RouteSnapshot | None:
@@ -302,9 +309,10 @@ class Objects:
 
         return self._call(f"get {self.kind}", name, read)
 
-    def all(self) -> list[Manifest]:
+    def all(self, labels: Mapping[str, str] | None = None) -> list[Manifest]:
         def read() -> list[Manifest]:
-            found = self._client.list(self._resource, namespace=self.namespace)
+            selector: dict[str, Any] | None = dict(labels) if labels else None
+            found = self._client.list(self._resource, namespace=self.namespace, labels=selector)
             return [dict(item.to_dict()) for item in found]
 
         return self._call(f"list {self.kind}", "", read)

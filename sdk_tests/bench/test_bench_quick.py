@@ -40,7 +40,9 @@ def test_the_quick_benchmark_produces_every_figure(tmp_path: Path) -> None:
         assert " / " in row, f"no min / median / max for {figure}: {row}"
     for figure in SIZES:
         assert re.search(
-            rf"^\| {re.escape(figure)} \| \d+ B total, \d+ B inputs\+outputs \|", results, re.M
+            rf"^\| {re.escape(figure)} \| \d+ B total, \d+ B inputs\+outputs \| \d+ B total \| [\d.]+ \|",
+            results,
+            re.M,
         ), figure
     assert "API calls for one weight change in N=3: " in results
     assert "MSE (emulator): API calls for one weight change in N=3: none" not in results

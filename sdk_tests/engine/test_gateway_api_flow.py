@@ -18,6 +18,7 @@ from lightkube.types import PatchType
 
 import pulumi_canary as canary
 from pulumi_canary.drivers.gateway_api import http_route_resource
+from pulumi_canary.drivers.k8s_routes import created_labels
 from sdk_tests.engine.conftest import SERVICE, Workload
 
 QUIET = {"on_output": lambda _line: None}
@@ -105,7 +106,7 @@ def rules_owners(obj: dict[str, Any], field: str = "rules") -> list[tuple[str, s
 
 def assert_version_service(kube: Any, namespace: str, version: str) -> None:
     stored = kube.get(Service, f"{SERVICE}-{version}", namespace=namespace).to_dict()
-    assert stored["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "pulumi-canary"}
+    assert stored["metadata"]["labels"] == created_labels(OWNER)
     assert stored["metadata"]["annotations"] == {
         "pulumi-canary.io/owner": OWNER,
         "pulumi-canary.io/version": version,
@@ -173,7 +174,7 @@ def test_the_whole_flow_with_header_routing_rotation_and_an_ordered_delete(
     route = only(kube, HTTPRoute, namespace)
     assert up.outputs["route_id"].value == route["metadata"]["name"]
     assert up.outputs["weights"].value == {"v1": 100, "v2": 0}
-    assert route["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "pulumi-canary"}
+    assert route["metadata"]["labels"] == created_labels(OWNER)
     assert route["metadata"]["annotations"] == {"pulumi-canary.io/owner": OWNER}
     assert route["spec"] == {
         "parentRefs": [GATEWAY_REF],

@@ -14,6 +14,7 @@ from lightkube.types import PatchType
 
 import pulumi_canary as canary
 from pulumi_canary.drivers.istio import destination_rule_resource, virtual_service_resource
+from pulumi_canary.drivers.k8s_routes import created_labels
 from sdk_tests.engine.conftest import SERVICE, Workload
 from sdk_tests.engine.test_gateway_api_flow import (
     OWNER,
@@ -79,7 +80,7 @@ def test_the_whole_flow_with_header_routing_rotation_and_an_ordered_delete(
     service = only(kube, VirtualService, namespace)
     assert up.outputs["route_id"].value == service["metadata"]["name"]
     assert up.outputs["weights"].value == {"v1": 100, "v2": 0}
-    assert service["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "pulumi-canary"}
+    assert service["metadata"]["labels"] == created_labels(OWNER)
     assert service["metadata"]["annotations"] == {"pulumi-canary.io/owner": OWNER}
     assert service["spec"] == {
         "hosts": ["demo.example.com"],

@@ -6,6 +6,7 @@ tested in ``sdk_tests/engine/test_k8s_schema.py``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from types import SimpleNamespace
 
@@ -77,7 +78,10 @@ def test_the_owner_annotation_says_whose_route_it_is(annotations: object, expect
 def test_only_created_objects_get_the_managed_by_label() -> None:
     created = kr.ownership_metadata("r", "shop", OWNER, created=True)
     adopted = kr.ownership_metadata("r", "shop", OWNER, created=False)
-    assert created["labels"] == {"app.kubernetes.io/managed-by": "pulumi-canary"}
+    assert created["labels"] == {
+        "app.kubernetes.io/managed-by": "pulumi-canary",
+        kr.OWNER_LABEL: hashlib.sha256(OWNER.encode()).hexdigest()[:16],
+    }
     assert "labels" not in adopted  # an adopted route may carry another tool's managed-by label
     assert created["annotations"] == adopted["annotations"] == {kr.OWNER_ANNOTATION: OWNER}
 
