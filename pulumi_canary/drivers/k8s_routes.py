@@ -29,6 +29,7 @@ from ..errors import OwnershipError, PreconditionError, TransientApiError
 from ..model.live import LiveRoute, RouteOwner, RouteSnapshot
 from ..model.specs import RouteMatchSpec, ServiceRefSpec
 from .kube import FIELD_MANAGER, api_error_status
+from .memo import ReadMemo
 from .retry import with_retries
 from .workloads import MANAGED_BY_LABEL, OWNER_ANNOTATION, ServiceTarget, Workloads, kube_call
 
@@ -284,6 +285,7 @@ class Objects:
         self._resource = resource
         self.kind = kind
         self.namespace = namespace
+        self._reads = ReadMemo()  # forgotten on every write of this kind
 
     def _call(self, operation: str, name: str, action: Callable[[], T], *, retry: bool = True) -> T:
         """Run ``action`` with our error types; retry transient failures unless the write is conditional
@@ -307,15 +309,17 @@ class Objects:
                 raise
             return dict(found.to_dict())
 
-        return self._call(f"get {self.kind}", name, read)
+        return self._reads.read(("get", name), lambda: self._call(f"get {self.kind}", name, read))
 
     def all(self, labels: Mapping[str, str] | None = None) -> list[Manifest]:
+        selector: dict[str, Any] | None = dict(labels) if labels else None
+
         def read() -> list[Manifest]:
-            selector: dict[str, Any] | None = dict(labels) if labels else None
             found = self._client.list(self._resource, namespace=self.namespace, labels=selector)
             return [dict(item.to_dict()) for item in found]
 
-        return self._call(f"list {self.kind}", "", read)
+        key = ("all", tuple(sorted((selector or {}).items())))
+        return self._reads.read(key, lambda: self._call(f"list {self.kind}", "", read))
 
     def apply(self, manifest: Manifest) -> Manifest:
         """Server-side apply as ``pulumi-canary``, never forced: a field another manager owns raises
@@ -323,6 +327,7 @@ class Objects:
         from lightkube import ApiError
 
         name = manifest["metadata"]["name"]
+        self._reads.forget()
 
         def write() -> Manifest:
             try:
@@ -341,6 +346,8 @@ class Objects:
         """A JSON patch; callers start it with a ``test`` of the resourceVersion they computed it from."""
         from lightkube import ApiError
         from lightkube.types import PatchType
+
+        self._reads.forget()
 
         def write() -> None:
             try:
@@ -369,6 +376,8 @@ class Objects:
     def delete(self, name: str) -> None:
         """Delete ``name``; already gone is fine."""
         from lightkube import ApiError
+
+        self._reads.forget()
 
         def remove() -> None:
             try:
@@ -447,10 +456,10 @@ def _pointer(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def ready_by_version(client: Client, intent: RouteIntent) -> dict[str, int]:
+def ready_by_version(workloads: Workloads, intent: RouteIntent) -> dict[str, int]:
     """Ready pods of the Service per value of the label key; empty while the Service does not exist."""
     try:
-        pods = Workloads(client, intent.owner).pods(intent.target)
+        pods = workloads.pods(intent.target)
     except PreconditionError:
         return {}
     ready: dict[str, int] = {}
@@ -459,10 +468,6 @@ def ready_by_version(client: Client, intent: RouteIntent) -> dict[str, int]:
         if value is not None:
             ready[value] = ready.get(value, 0) + (1 if is_ready else 0)
     return ready
-
-
-def wait_ready(client: Client, intent: RouteIntent, version: str, minimum: int, timeout: float) -> int:
-    return Workloads(client, intent.owner).wait_ready(intent.target, version, minimum, timeout)
 
 
 # ---- the route driver both gateways share -----------------------------------------------------------
@@ -480,10 +485,10 @@ class RouteDriver(ABC):
     max_entries: int | None = None
 
     def __init__(self, client: Client, routes: Objects, intent: RouteIntent) -> None:
-        self._client = client
         self.routes = routes
         self.intent = intent
         self.namespace = intent.service.namespace
+        self.workloads = Workloads(client, intent.owner)
 
     # ---- hooks -------------------------------------------------------------------------------------
 
@@ -541,7 +546,7 @@ class RouteDriver(ABC):
         """What the policy applies to a route it adopted: its marks and the entry list only."""
 
     def wait_ready(self, version: str, minimum: int, timeout_seconds: float) -> int:
-        return wait_ready(self._client, self.intent, version, minimum, timeout_seconds)
+        return self.workloads.wait_ready(self.intent.target, version, minimum, timeout_seconds)
 
     # ---- reading -----------------------------------------------------------------------------------
 
@@ -557,7 +562,7 @@ class RouteDriver(ABC):
 
     def live(self, match: RouteMatchSpec, route_id: str | None) -> LiveRoute:
         versions = self.version_labels()
-        ready = ready_by_version(self._client, self.intent)
+        ready = ready_by_version(self.workloads, self.intent)
         route = self._locate(match, route_id)
         if route is None:
             return LiveRoute(versions=versions, ready_endpoints=ready)

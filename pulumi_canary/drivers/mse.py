@@ -19,7 +19,6 @@ Requests are built as plain wire-shaped dicts (pure functions below) and only th
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import json
 import os
@@ -32,6 +31,7 @@ from ..errors import ApiError, NotReadyError, PermanentApiError, PreconditionErr
 from ..model.live import LiveRoute, RouteOwner, RouteSnapshot
 from ..model.specs import MseGatewaySpec, RouteMatchSpec, ServiceRefSpec
 from .credentials import AlibabaCredentials
+from .memo import ReadMemo
 from .retry import with_retries
 
 if TYPE_CHECKING:
@@ -333,7 +333,7 @@ class MseDriver:
         self._sleep = sleep
         self._client: Client | None = None
         self._service_id: int | None = None
-        self._reads: dict[tuple[str, str], Any] = {}
+        self._reads = ReadMemo()
 
     # ---- the SDK boundary -----------------------------------------------------------------------------
 
@@ -358,18 +358,16 @@ class MseDriver:
     def call(self, action: str, params: Mapping[str, Any], *, fresh: bool = False) -> Any:
         """Call ``action`` with wire-shaped ``params``; returns the response body's ``Data``.
 
-        A driver lives for one operation, so a read is answered again from memory until this driver
-        writes something of the same family (routes, or services and their versions): the plan was made
-        from those answers, and asking twice would only cost round trips. ``fresh`` asks the gateway
-        anyway (polling)."""
+        Reads are answered again from memory (see ``memo``) until this driver writes something of the
+        same family: routes, or services and their versions. ``fresh`` asks the gateway anyway."""
+        def once() -> Any:
+            return with_retries(lambda: self._call_once(action, params), sleep=self._sleep)
+
         if not action.startswith(READ_PREFIXES):
             family = read_family(action)
-            self._reads = {key: data for key, data in self._reads.items() if read_family(key[0]) != family}
-            return with_retries(lambda: self._call_once(action, params), sleep=self._sleep)
-        key = (action, json.dumps(params, sort_keys=True))
-        if fresh or key not in self._reads:
-            self._reads[key] = with_retries(lambda: self._call_once(action, params), sleep=self._sleep)
-        return copy.deepcopy(self._reads[key])
+            self._reads.forget(keep=lambda key: read_family(str(key[0])) != family)  # type: ignore[index]
+            return once()
+        return self._reads.read((action, json.dumps(params, sort_keys=True)), once, fresh=fresh)
 
     def _call_once(self, action: str, params: Mapping[str, Any]) -> Any:
         from alibabacloud_mse20190531 import models

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from ..errors import NotReadyError, OwnershipError, PermanentApiError, PreconditionError, TransientApiError
 from ..model.naming import version_object_name
 from .kube import FIELD_MANAGER, api_error_status
+from .memo import ReadMemo
 from .retry import with_retries
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class Workloads:
         self._client = client
         self._owner = owner
         self._sleep = sleep
+        self._reads = ReadMemo()  # Service selectors and pods; forgotten when a Deployment is written
 
     def _call(self, operation: str, target: str, action: Callable[[], T]) -> T:
         """One API call with our errors, retried with backoff while the failure is transient."""
@@ -95,10 +97,13 @@ class Workloads:
         from lightkube.resources.core_v1 import Service
 
         where = f"service {target.namespace}/{target.name}"
-        service = self._call(
-            "get service",
-            where,
-            missing_is_none(lambda: self._client.get(Service, target.name, namespace=target.namespace)),
+        service = self._reads.read(
+            ("service", target),
+            lambda: self._call(
+                "get service",
+                where,
+                missing_is_none(lambda: self._client.get(Service, target.name, namespace=target.namespace)),
+            ),
         )
         if service is None:
             raise PreconditionError(
@@ -109,27 +114,36 @@ class Workloads:
             raise PreconditionError(f"{where} has no pod selector: a canary needs pods selected by labels")
         return selector
 
-    def pods(self, target: ServiceTarget) -> list[tuple[dict[str, str], bool]]:
+    def pods(self, target: ServiceTarget, *, fresh: bool = False) -> list[tuple[dict[str, str], bool]]:
         """Labels and readiness of every pod the Service selects."""
         from lightkube.resources.core_v1 import Pod
 
         selector: dict[str, Any] = dict(self.selector(target))
-        pods: list[Any] = self._call(
-            "list pods",
-            f"{target.namespace}/{target.name}",
-            lambda: list(self._client.list(Pod, namespace=target.namespace, labels=selector)),
-        )
-        return [(dict(pod.metadata.labels or {}), is_ready(pod)) for pod in pods]
 
-    def ready_count(self, target: ServiceTarget, version: str) -> int:
+        def read() -> list[tuple[dict[str, str], bool]]:
+            pods: list[Any] = self._call(
+                "list pods",
+                f"{target.namespace}/{target.name}",
+                lambda: list(self._client.list(Pod, namespace=target.namespace, labels=selector)),
+            )
+            return [(dict(pod.metadata.labels or {}), is_ready(pod)) for pod in pods]
+
+        return self._reads.read(("pods", target), read, fresh=fresh)
+
+    def ready_count(self, target: ServiceTarget, version: str, *, fresh: bool = False) -> int:
         return sum(
-            1 for labels, ready in self.pods(target) if ready and labels.get(target.label_key) == version
+            1
+            for labels, ready in self.pods(target, fresh=fresh)
+            if ready and labels.get(target.label_key) == version
         )
 
     def wait_ready(self, target: ServiceTarget, version: str, minimum: int, timeout_seconds: float) -> int:
         deadline = time.monotonic() + timeout_seconds
+        polls = 0
         while True:
-            ready = self.ready_count(target, version)
+            # The first look may reuse this operation's read (the plan's view); later polls ask again.
+            ready = self.ready_count(target, version, fresh=polls > 0)
+            polls += 1
             if ready >= minimum:
                 return ready
             if time.monotonic() >= deadline:
@@ -172,6 +186,8 @@ class Workloads:
         from lightkube import ApiError
         from lightkube.resources.apps_v1 import Deployment
 
+        self._forget_pods()
+
         name = version_object_name(target.name, version)
         self._refuse_foreign(target, name)
         source = self.find_source_deployment(target, source_version)
@@ -195,6 +211,9 @@ class Workloads:
 
         self._call("apply deployment", f"{target.namespace}/{name}", apply)
         return name
+
+    def _forget_pods(self) -> None:
+        self._reads.forget(keep=lambda key: key[0] == "service")  # type: ignore[index]
 
     def _refuse_foreign(self, target: ServiceTarget, name: str) -> None:
         existing = self._get_deployment(target.namespace, name)
@@ -229,6 +248,8 @@ class Workloads:
         """Delete the owned canary Deployment of ``version``; already gone is fine."""
         from lightkube.resources.apps_v1 import Deployment
 
+        self._forget_pods()
+
         name = version_object_name(target.name, version)
         existing = self._get_deployment(target.namespace, name)
         if existing is None or (existing.metadata.annotations or {}).get(OWNER_ANNOTATION) != self._owner:
@@ -242,6 +263,8 @@ class Workloads:
     def release_canary(self, target: ServiceTarget, version: str) -> None:
         """Stop owning the Deployment of ``version`` (it now serves stable traffic) but keep it running."""
         from lightkube.resources.apps_v1 import Deployment
+
+        self._forget_pods()
 
         name = version_object_name(target.name, version)
         existing = self._get_deployment(target.namespace, name)

@@ -1,0 +1,29 @@
+"""Reads answered again from memory within one operation, until a write that may change them.
+
+A driver lives for one provider operation. Its plan was made from what it read at the start, so asking
+the API the same question again before writing anything only costs round trips (and, on MSE, API quota).
+Polls that wait for something to change ask with ``fresh=True``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ReadMemo:
+    def __init__(self) -> None:
+        self._answers: dict[Hashable, Any] = {}
+
+    def read(self, key: Hashable, fetch: Callable[[], T], *, fresh: bool = False) -> T:
+        """``fetch()``'s answer for ``key``, from memory unless ``fresh``; callers get their own copy."""
+        if fresh or key not in self._answers:
+            self._answers[key] = fetch()
+        return copy.deepcopy(self._answers[key])  # type: ignore[no-any-return]
+
+    def forget(self, keep: Callable[[Hashable], bool] = lambda _key: False) -> None:
+        """Drop the answers a write may have changed (all of them unless ``keep`` says otherwise)."""
+        self._answers = {key: answer for key, answer in self._answers.items() if keep(key)}
