@@ -285,7 +285,7 @@ class Objects:
         self._resource = resource
         self.kind = kind
         self.namespace = namespace
-        self._reads = ReadMemo()  # forgotten on every write of this kind
+        self._reads = ReadMemo()
 
     def _call(self, operation: str, name: str, action: Callable[[], T], *, retry: bool = True) -> T:
         """Run ``action`` with our error types; retry transient failures unless the write is conditional
@@ -296,6 +296,10 @@ class Objects:
             return kube_call(operation, where, action)  # type: ignore[no-any-return]
 
         return with_retries(once) if retry else once()
+
+    def _forget(self, written: str) -> None:
+        """A write to ``written`` changes that object and every list; other objects read stay as read."""
+        self._reads.forget(keep=lambda key: key != ("get", written) and key[0] == "get")  # type: ignore[index]
 
     def get(self, name: str) -> Manifest | None:
         from lightkube import ApiError
@@ -327,7 +331,7 @@ class Objects:
         from lightkube import ApiError
 
         name = manifest["metadata"]["name"]
-        self._reads.forget()
+        self._forget(name)
 
         def write() -> Manifest:
             try:
@@ -347,7 +351,7 @@ class Objects:
         from lightkube import ApiError
         from lightkube.types import PatchType
 
-        self._reads.forget()
+        self._forget(name)
 
         def write() -> None:
             try:
@@ -377,7 +381,7 @@ class Objects:
         """Delete ``name``; already gone is fine."""
         from lightkube import ApiError
 
-        self._reads.forget()
+        self._forget(name)
 
         def remove() -> None:
             try:

@@ -7,22 +7,26 @@ Polls that wait for something to change ask with ``fresh=True``.
 
 from __future__ import annotations
 
-import copy
+import pickle
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 
 
 class ReadMemo:
     def __init__(self) -> None:
-        self._answers: dict[Hashable, Any] = {}
+        # Answers are kept pickled: every caller gets its own copy to change as it likes, and a pickle
+        # round trip costs a fraction of a deep copy for lists of many objects.
+        self._answers: dict[Hashable, bytes] = {}
 
     def read(self, key: Hashable, fetch: Callable[[], T], *, fresh: bool = False) -> T:
-        """``fetch()``'s answer for ``key``, from memory unless ``fresh``; callers get their own copy."""
+        """``fetch()``'s answer for ``key``, from memory unless ``fresh``."""
         if fresh or key not in self._answers:
-            self._answers[key] = fetch()
-        return copy.deepcopy(self._answers[key])  # type: ignore[no-any-return]
+            answer = fetch()
+            self._answers[key] = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+            return answer
+        return cast(T, pickle.loads(self._answers[key]))  # bytes this memo pickled itself
 
     def forget(self, keep: Callable[[Hashable], bool] = lambda _key: False) -> None:
         """Drop the answers a write may have changed (all of them unless ``keep`` says otherwise)."""
