@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -75,10 +76,20 @@ class Samples:
 
 
 @contextmanager
-def timed(samples: Samples) -> Iterator[None]:
-    started = time.perf_counter()
+def timed(samples: Samples, cpu: Samples | None = None) -> Iterator[None]:
+    """Wall time into ``samples``; with ``cpu``, also the CPU time of the processes the block started
+    and waited for (the Pulumi CLI and, through it, the provider), but not of this process (the program
+    under the Automation API, the MSE emulator) nor of the cluster."""
+    started, children = time.perf_counter(), children_cpu_seconds()
     yield
     samples.add(time.perf_counter() - started)
+    if cpu is not None:
+        cpu.add(children_cpu_seconds() - children)
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # ---- programs -----------------------------------------------------------------------------------------
@@ -262,6 +273,7 @@ def measure_scale(
     detailed: bool,
 ) -> None:
     preview, up, floor_preview, floor_up, refresh, change = (Samples() for _ in range(6))
+    up_cpu, floor_up_cpu = Samples(), Samples()
     calls: dict[str, int] = {}
     floor_entry = float("nan")
     for attempt in range(repeats):
@@ -274,7 +286,7 @@ def measure_scale(
         )
         with timed(floor_preview):
             floor.preview(**QUIET)
-        with timed(floor_up):
+        with timed(floor_up, floor_up_cpu):
             floor.up(**QUIET)
         if detailed and attempt == 0:
             floor_resources = [
@@ -291,7 +303,7 @@ def measure_scale(
         )
         with timed(preview):
             stack.preview(**QUIET)
-        with timed(up):
+        with timed(up, up_cpu):
             stack.up(**QUIET)
         if detailed:
             with timed(refresh):
@@ -309,6 +321,7 @@ def measure_scale(
     label = {"mse": "MSE (emulator)", "gateway_api": "Gateway API"}[kind]
     ratio_preview = figures.compare(f"{label}: preview, N={count}", preview, floor_preview)
     ratio_up = figures.compare(f"{label}: up (create), N={count}", up, floor_up)
+    figures.compare(f"{label}: up (create), N={count}, CPU of the engine and provider", up_cpu, floor_up_cpu)
     if detailed:
         figures.rows.append((f"{label}: refresh, N={count}", refresh.summary(), "", ""))
         figures.rows.append((f"{label}: one weight change in a stack of N={count}", change.summary(), "", ""))

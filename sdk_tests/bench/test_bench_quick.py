@@ -14,10 +14,12 @@ FIGURES = (
     "`import pulumi, pulumi_canary` + resource classes",
     "MSE (emulator): preview, N=1",
     "MSE (emulator): up (create), N=3",
+    "MSE (emulator): up (create), N=3, CPU of the engine and provider",
     "MSE (emulator): refresh, N=3",
     "MSE (emulator): one weight change in a stack of N=3",
     "Gateway API: preview, N=3",
     "Gateway API: up (create), N=3",
+    "Gateway API: up (create), N=3, CPU of the engine and provider",
     "Gateway API: one weight change in a stack of N=3",
 )
 SIZES = ("MSE: state per resource, N=3", "Gateway API: state per resource, N=3")
