@@ -299,7 +299,7 @@ class Objects:
 
     def _forget(self, written: str) -> None:
         """A write to ``written`` changes that object and every list; other objects read stay as read."""
-        self._reads.forget(keep=lambda key: key != ("get", written) and key[0] == "get")  # type: ignore[index]
+        self._reads.forget(keep=lambda key: key != ("get", written) and key[0] == "get")
 
     def get(self, name: str) -> Manifest | None:
         from lightkube import ApiError

@@ -12,15 +12,17 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar, cast
 
 T = TypeVar("T")
+Key = tuple[Hashable, ...]
+"""What was asked: its first item names the question (an action, ``get``, ``pods``...)."""
 
 
 class ReadMemo:
     def __init__(self) -> None:
         # Answers are kept pickled: every caller gets its own copy to change as it likes, and a pickle
         # round trip costs a fraction of a deep copy for lists of many objects.
-        self._answers: dict[Hashable, bytes] = {}
+        self._answers: dict[Key, bytes] = {}
 
-    def read(self, key: Hashable, fetch: Callable[[], T], *, fresh: bool = False) -> T:
+    def read(self, key: Key, fetch: Callable[[], T], *, fresh: bool = False) -> T:
         """``fetch()``'s answer for ``key``, from memory unless ``fresh``."""
         if fresh or key not in self._answers:
             answer = fetch()
@@ -28,6 +30,6 @@ class ReadMemo:
             return answer
         return cast(T, pickle.loads(self._answers[key]))  # bytes this memo pickled itself
 
-    def forget(self, keep: Callable[[Hashable], bool] = lambda _key: False) -> None:
+    def forget(self, keep: Callable[[Key], bool] = lambda _key: False) -> None:
         """Drop the answers a write may have changed (all of them unless ``keep`` says otherwise)."""
         self._answers = {key: answer for key, answer in self._answers.items() if keep(key)}

@@ -365,7 +365,7 @@ class MseDriver:
 
         if not action.startswith(READ_PREFIXES):
             family = read_family(action)
-            self._reads.forget(keep=lambda key: read_family(str(key[0])) != family)  # type: ignore[index]
+            self._reads.forget(keep=lambda key: read_family(str(key[0])) != family)
             return once()
         return self._reads.read((action, json.dumps(params, sort_keys=True)), once, fresh=fresh)
 

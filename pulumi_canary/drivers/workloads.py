@@ -213,7 +213,7 @@ class Workloads:
         return name
 
     def _forget_pods(self) -> None:
-        self._reads.forget(keep=lambda key: key[0] == "service")  # type: ignore[index]
+        self._reads.forget(keep=lambda key: key[0] == "service")
 
     def _refuse_foreign(self, target: ServiceTarget, name: str) -> None:
         existing = self._get_deployment(target.namespace, name)
