@@ -291,8 +291,11 @@ class GatewayApiDriver(k8s_routes.RouteDriver):
         return owned
 
     def version_labels(self) -> dict[str, dict[str, str]]:
-        base = self.services.get(self.intent.service.name) or {}
-        base_selector = (base.get("spec") or {}).get("selector") or {}
+        try:
+            # The readiness reads need this selector too: one read of the Service serves both.
+            base_selector = self.workloads.selector(self.intent.target)
+        except PreconditionError:
+            base_selector = {}  # no Service, or one without a selector: every version Service has drifted
         return {
             version: selected_labels(
                 (service.get("spec") or {}).get("selector") or {}, base_selector, self.intent.label_key
