@@ -31,7 +31,14 @@ from ..model.specs import RouteMatchSpec, ServiceRefSpec
 from .kube import FIELD_MANAGER, api_error_status
 from .memo import ReadMemo
 from .retry import with_retries
-from .workloads import MANAGED_BY_LABEL, OWNER_ANNOTATION, ServiceTarget, Workloads, kube_call
+from .workloads import (
+    MANAGED_BY_LABEL,
+    OWNER_ANNOTATION,
+    ServiceTarget,
+    Workloads,
+    kube_call,
+    missing_is_none,
+)
 
 if TYPE_CHECKING:
     from lightkube import Client
@@ -302,16 +309,11 @@ class Objects:
         self._reads.forget(keep=lambda key: key != ("get", written) and key[0] == "get")
 
     def get(self, name: str) -> Manifest | None:
-        from lightkube import ApiError
+        fetch = missing_is_none(lambda: self._client.get(self._resource, name, namespace=self.namespace))
 
         def read() -> Manifest | None:
-            try:
-                found = self._client.get(self._resource, name, namespace=self.namespace)
-            except ApiError as error:
-                if api_error_status(error) == 404:
-                    return None
-                raise
-            return dict(found.to_dict())
+            found = fetch()
+            return None if found is None else dict(found.to_dict())
 
         return self._reads.read(("get", name), lambda: self._call(f"get {self.kind}", name, read))
 
@@ -379,17 +381,8 @@ class Objects:
 
     def delete(self, name: str) -> None:
         """Delete ``name``; already gone is fine."""
-        from lightkube import ApiError
-
         self._forget(name)
-
-        def remove() -> None:
-            try:
-                self._client.delete(self._resource, name, namespace=self.namespace)
-            except ApiError as error:
-                if api_error_status(error) != 404:
-                    raise
-
+        remove = missing_is_none(lambda: self._client.delete(self._resource, name, namespace=self.namespace))
         self._call(f"delete {self.kind}", name, remove)
 
 

@@ -32,7 +32,7 @@ from ..model.live import LiveRoute, RouteOwner, RouteSnapshot
 from ..model.specs import MseGatewaySpec, RouteMatchSpec, ServiceRefSpec
 from .credentials import AlibabaCredentials
 from .memo import ReadMemo
-from .retry import with_retries
+from .retry import wait_for_count, with_retries
 
 if TYPE_CHECKING:
     from alibabacloud_mse20190531.client import Client
@@ -555,24 +555,23 @@ class MseDriver:
         ]
 
     def wait_ready(self, version: str, minimum: int, timeout_seconds: float) -> int:
-        deadline = time.monotonic() + timeout_seconds
-        polls = 0
-        while True:
-            # The first look may reuse this operation's read (the plan's view); later polls ask again.
-            _, ready = self.versions_and_endpoints(fresh=polls > 0)
-            polls += 1
-            count = ready.get(version, 0)
-            if count >= minimum:
-                return count
-            if time.monotonic() >= deadline:
-                raise NotReadyError(
-                    f"version {version} of service {self.service.namespace}/{self.service.name} "
-                    f"has {count} ready "
-                    f"endpoint(s) on MSE gateway {self.gateway.gateway_id}, needs {minimum}, after waiting "
-                    f"{timeout_seconds:.0f}s; traffic was not moved: check that pods labelled with it are "
-                    "Ready, raise readiness_timeout_seconds, or set allow_unready=True"
-                )
-            self._sleep(POLL_SECONDS)
+        def too_few(count: int) -> NotReadyError:
+            return NotReadyError(
+                f"version {version} of service {self.service.namespace}/{self.service.name} "
+                f"has {count} ready "
+                f"endpoint(s) on MSE gateway {self.gateway.gateway_id}, needs {minimum}, after waiting "
+                f"{timeout_seconds:.0f}s; traffic was not moved: check that pods labelled with it are "
+                "Ready, raise readiness_timeout_seconds, or set allow_unready=True"
+            )
+
+        return wait_for_count(
+            lambda fresh: self.versions_and_endpoints(fresh=fresh)[1].get(version, 0),
+            minimum,
+            timeout_seconds,
+            too_few=too_few,
+            sleep=self._sleep,
+            every_seconds=POLL_SECONDS,
+        )
 
     # ---- routes -----------------------------------------------------------------------------------------
 

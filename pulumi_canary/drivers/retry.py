@@ -1,4 +1,4 @@
-"""Bounded exponential backoff with jitter for the errors that say a retry can help."""
+"""Bounded backoff with jitter for errors a retry can help, and the poll that waits for readiness."""
 
 from __future__ import annotations
 
@@ -32,3 +32,28 @@ def with_retries(
                 delay = min(MAX_DELAY_SECONDS, max(delay, error.retry_after_seconds))
             sleep(delay)
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+def wait_for_count(
+    count: Callable[[bool], int],
+    minimum: int,
+    timeout_seconds: float,
+    *,
+    too_few: Callable[[int], Exception],
+    sleep: Callable[[float], None] = time.sleep,
+    every_seconds: float = 1.0,
+) -> int:
+    """Poll ``count(fresh)`` until it reaches ``minimum``; past the timeout raise ``too_few(last count)``.
+
+    The first look passes ``fresh=False``: it may reuse this operation's read (the plan's view). Later
+    polls ask again."""
+    deadline = time.monotonic() + timeout_seconds
+    fresh = False
+    while True:
+        found = count(fresh)
+        if found >= minimum:
+            return found
+        if time.monotonic() >= deadline:
+            raise too_few(found)
+        sleep(every_seconds)
+        fresh = True

@@ -21,7 +21,7 @@ from ..errors import NotReadyError, OwnershipError, PermanentApiError, Precondit
 from ..model.naming import version_object_name
 from .kube import FIELD_MANAGER, api_error_status
 from .memo import ReadMemo
-from .retry import with_retries
+from .retry import wait_for_count, with_retries
 
 if TYPE_CHECKING:
     from lightkube import Client
@@ -81,7 +81,7 @@ def missing_is_none(action: Callable[[], T]) -> Callable[[], T | None]:
 
 
 class Workloads:
-    """Reads pods and owns canary Deployments through one lightkube client (made per operation)."""
+    """Reads pods and owns canary Deployments through one lightkube client (see ``KubeAccess.client``)."""
 
     def __init__(self, client: Client, owner: str, sleep: Callable[[float], None] = time.sleep) -> None:
         self._client = client
@@ -138,22 +138,22 @@ class Workloads:
         )
 
     def wait_ready(self, target: ServiceTarget, version: str, minimum: int, timeout_seconds: float) -> int:
-        deadline = time.monotonic() + timeout_seconds
-        polls = 0
-        while True:
-            # The first look may reuse this operation's read (the plan's view); later polls ask again.
-            ready = self.ready_count(target, version, fresh=polls > 0)
-            polls += 1
-            if ready >= minimum:
-                return ready
-            if time.monotonic() >= deadline:
-                raise NotReadyError(
-                    f"version {version} of service {target.namespace}/{target.name} has {ready} ready "
-                    f"pod(s) with {target.label_key}={version}, needs {minimum}, after waiting "
-                    f"{timeout_seconds:.0f}s: check that its Deployment exists and its pods become Ready "
-                    "(or set allow_unready=True to send traffic anyway)"
-                )
-            self._sleep(POLL_SECONDS)
+        def too_few(ready: int) -> NotReadyError:
+            return NotReadyError(
+                f"version {version} of service {target.namespace}/{target.name} has {ready} ready "
+                f"pod(s) with {target.label_key}={version}, needs {minimum}, after waiting "
+                f"{timeout_seconds:.0f}s: check that its Deployment exists and its pods become Ready "
+                "(or set allow_unready=True to send traffic anyway)"
+            )
+
+        return wait_for_count(
+            lambda fresh: self.ready_count(target, version, fresh=fresh),
+            minimum,
+            timeout_seconds,
+            too_few=too_few,
+            sleep=self._sleep,
+            every_seconds=POLL_SECONDS,
+        )
 
     def find_source_deployment(self, target: ServiceTarget, version: str) -> Any:
         from lightkube.resources.apps_v1 import Deployment
@@ -236,10 +236,17 @@ class Workloads:
             missing_is_none(lambda: self._client.get(Deployment, name, namespace=namespace)),
         )
 
-    def owned_canary(self, target: ServiceTarget, version: str) -> tuple[str, int] | None:
-        """Image and replicas of the canary Deployment of ``version`` if this owner has one."""
+    def _owned_deployment(self, target: ServiceTarget, version: str) -> Any:
+        """The Deployment of ``version`` if this owner has one, else None."""
         existing = self._get_deployment(target.namespace, version_object_name(target.name, version))
         if existing is None or (existing.metadata.annotations or {}).get(OWNER_ANNOTATION) != self._owner:
+            return None
+        return existing
+
+    def owned_canary(self, target: ServiceTarget, version: str) -> tuple[str, int] | None:
+        """Image and replicas of the canary Deployment of ``version`` if this owner has one."""
+        existing = self._owned_deployment(target, version)
+        if existing is None:
             return None
         containers = existing.spec.template.spec.containers
         return containers[0].image, int(existing.spec.replicas or 0)
@@ -251,8 +258,7 @@ class Workloads:
         self._forget_pods()
 
         name = version_object_name(target.name, version)
-        existing = self._get_deployment(target.namespace, name)
-        if existing is None or (existing.metadata.annotations or {}).get(OWNER_ANNOTATION) != self._owner:
+        if self._owned_deployment(target, version) is None:
             return
         self._call(
             "delete deployment",
@@ -267,8 +273,7 @@ class Workloads:
         self._forget_pods()
 
         name = version_object_name(target.name, version)
-        existing = self._get_deployment(target.namespace, name)
-        if existing is None or (existing.metadata.annotations or {}).get(OWNER_ANNOTATION) != self._owner:
+        if self._owned_deployment(target, version) is None:
             return
         patch = {"metadata": {"annotations": {OWNER_ANNOTATION: None}, "labels": {MANAGED_BY_LABEL: None}}}
         from lightkube.types import PatchType
