@@ -83,15 +83,16 @@ def show_gateway(emulator: Any) -> None:
 
 def main() -> None:
     from pulumi_canary.emulator import EmulatorServer
-    from pulumi_canary.emulator.endpoints import KubernetesEndpoints
+    from pulumi_canary.emulator.endpoints import WatchedEndpoints
 
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     DEMO_DIR.mkdir()
     say("starting the local cluster (etcd, kube-apiserver, controllers, scheduler, kwok)")
     with LocalCluster(workdir=DEMO_DIR / "cluster") as cluster:
         kubeconfig = str(cluster.kubeconfig_path)
-        endpoints = KubernetesEndpoints(kubeconfig)
-        with EmulatorServer(credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, endpoints=endpoints) as emulator:
+        with WatchedEndpoints(kubeconfig) as endpoints, EmulatorServer(
+            credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, endpoints=endpoints
+        ) as emulator:
             emulator.seed_gateway(GATEWAY_ID)
             emulator.seed_service_source(GATEWAY_ID, "c-demo")
             print(f"MSE emulator on http://{emulator.endpoint}, gateway {GATEWAY_ID}")

@@ -307,12 +307,14 @@ class GatewayApiDriver(k8s_routes.RouteDriver):
         return {self._service_name(version): version for version in versions}
 
     def _base_service(self) -> Manifest:
-        service = self.services.get(self.intent.service.name)
+        # Read through the workloads, which need the same Service for the selector and the pods.
+        found = self.workloads.service(self.intent.target)
         where = f"service {self.namespace}/{self.intent.service.name}"
-        if service is None:
+        if found is None:
             raise PreconditionError(
                 f"{where} does not exist: create it (and its Deployment) before the policy"
             )
+        service: Manifest = found.to_dict()
         spec = service.get("spec") or {}
         if not spec.get("selector"):
             raise PreconditionError(f"{where} has no pod selector: a canary needs pods selected by labels")

@@ -93,18 +93,22 @@ class Workloads:
         """One API call with our errors, retried with backoff while the failure is transient."""
         return cast(T, with_retries(lambda: kube_call(operation, target, action), sleep=self._sleep))
 
-    def selector(self, target: ServiceTarget) -> dict[str, str]:
+    def service(self, target: ServiceTarget) -> Any:
+        """The Service (a lightkube ``Service``), or None when it does not exist."""
         from lightkube.resources.core_v1 import Service
 
-        where = f"service {target.namespace}/{target.name}"
-        service = self._reads.read(
+        return self._reads.read(
             ("service", target),
             lambda: self._call(
                 "get service",
-                where,
+                f"service {target.namespace}/{target.name}",
                 missing_is_none(lambda: self._client.get(Service, target.name, namespace=target.namespace)),
             ),
         )
+
+    def selector(self, target: ServiceTarget) -> dict[str, str]:
+        where = f"service {target.namespace}/{target.name}"
+        service = self.service(target)
         if service is None:
             raise PreconditionError(
                 f"{where} does not exist: create it (and its Deployment) before the canary policy"

@@ -13,7 +13,12 @@ The official SDK (``alibabacloud-mse20190531``) talks to it unchanged. Layout:
 Importing this package is cheap: neither the Alibaba SDK nor lightkube is imported.
 """
 
-from pulumi_canary.emulator.endpoints import EndpointSource, KubernetesEndpoints, StaticEndpoints
+from pulumi_canary.emulator.endpoints import (
+    EndpointSource,
+    KubernetesEndpoints,
+    StaticEndpoints,
+    WatchedEndpoints,
+)
 from pulumi_canary.emulator.exceptions import (
     BusinessError,
     IllegalRequestError,
@@ -52,4 +57,5 @@ __all__ = [
     "RequestRecord",
     "RouteStatus",
     "StaticEndpoints",
+    "WatchedEndpoints",
 ]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 from typing import Any
 
-from pulumi_canary.emulator.endpoints import KubernetesEndpoints
+from pulumi_canary.emulator.endpoints import WatchedEndpoints
 from pulumi_canary.emulator.server import DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET, EmulatorServer
 
 __all__ = ["build_parser", "main"]
@@ -67,8 +67,8 @@ def credentials_from(args: argparse.Namespace, environ: Mapping[str, str]) -> di
 def build_server(args: argparse.Namespace, environ: Mapping[str, str]) -> EmulatorServer:
     endpoints = None
     if args.kubeconfig:
-        endpoints = KubernetesEndpoints(args.kubeconfig, context=args.context)
-        endpoints.load()
+        endpoints = WatchedEndpoints(args.kubeconfig, context=args.context)
+        endpoints.start()
     server = EmulatorServer(
         host=args.host, port=args.port, credentials=credentials_from(args, environ), endpoints=endpoints
     )

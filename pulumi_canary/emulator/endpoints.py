@@ -4,20 +4,25 @@ The real gateway watches the Services and Endpoints of every ACK cluster added a
 ``GetGatewayServiceDetail`` counts, per service version, the ready endpoints whose pod labels match
 the version. An :class:`EndpointSource` answers the two questions the emulator needs for that:
 which ports a Service exposes, and the labels of the ready pods it selects.
+
+:class:`WatchedEndpoints` answers them as the real gateway does, from Services and Pods it keeps in
+memory by watching the cluster; :class:`KubernetesEndpoints` asks the API server on every lookup.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from lightkube import Client
 
-__all__ = ["EndpointSource", "KubernetesEndpoints", "StaticEndpoints"]
+__all__ = ["EndpointSource", "KubernetesEndpoints", "StaticEndpoints", "WatchedEndpoints"]
+
+RELIST_PAUSE_SECONDS = 1.0
 
 
 @runtime_checkable
@@ -143,6 +148,10 @@ class KubernetesEndpoints:
                 return None
             raise
 
+    def client(self) -> Client:
+        """The lightkube client, built on first use."""
+        return self._client()
+
     def _client(self) -> Client:
         with self._client_lock:
             if self._client_instance is None:
@@ -156,6 +165,170 @@ class KubernetesEndpoints:
         single = config.get(context_name=self.context) if self.context else config
         # The emulator only reads; field_manager names it should anything ever be written.
         return Client(config=single, field_manager="pulumi-canary-emulator", transport=self._transport)
+
+
+@dataclass(frozen=True)
+class _WatchedService:
+    selector: dict[str, str]
+    ports: list[int]
+
+
+@dataclass(frozen=True)
+class _WatchedPod:
+    labels: dict[str, str]
+    ready: bool
+
+
+class WatchedEndpoints:
+    """Keeps the cluster's Services and Pods in memory from one list and then a watch of each, as the real
+    gateway's service discovery does, so a lookup costs the API server nothing.
+
+    A Service the watch has not delivered yet (one created a moment ago) is read from the API server
+    instead, so a lookup right after creating it does not answer "no such Service". Pod changes arrive
+    within the watch's delay (milliseconds here), like endpoint changes on a real gateway.
+
+    Example::
+
+        with WatchedEndpoints("~/.kube/config") as endpoints:
+            endpoints.ready_pod_labels("shop", "cart")
+    """
+
+    def __init__(self, kubeconfig_path: str | os.PathLike[str], *, context: str | None = None) -> None:
+        self._direct = KubernetesEndpoints(kubeconfig_path, context=context)
+        self._lock = threading.Lock()
+        self._services: dict[tuple[str, str], _WatchedService] = {}
+        self._pods: dict[str, dict[str, _WatchedPod]] = {}
+        self._stopping = threading.Event()
+
+    def __enter__(self) -> WatchedEndpoints:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """List Services and Pods, then watch both from daemon threads."""
+        from lightkube.resources.core_v1 import Pod, Service
+
+        kinds = (
+            (Service, self._replace_services, self._put_service, self._drop_service),
+            (Pod, self._replace_pods, self._put_pod, self._drop_pod),
+        )
+        # Both lists come first, one after the other: lightkube's decoders must not see their first use
+        # from two threads at once (see adapter/serial.py).
+        versions = [self._relist(resource, replace) for resource, replace, _, _ in kinds]
+        for (resource, replace, put, drop), version in zip(kinds, versions, strict=True):
+            threading.Thread(
+                target=self._follow,
+                args=(resource, version, replace, put, drop),
+                name=f"watch-{resource.__name__.lower()}s",
+                daemon=True,
+            ).start()
+
+    def stop(self) -> None:
+        """The watch threads end at their next event (they are daemon threads: they never hold up exit)."""
+        self._stopping.set()
+
+    def ready_pod_labels(self, namespace: str, service_name: str) -> list[dict[str, str]] | None:
+        with self._lock:
+            service = self._services.get((namespace, service_name))
+            if service is not None:
+                if not service.selector:
+                    return []  # backed by hand-written Endpoints, not by pods
+                pods = self._pods.get(namespace, {}).values()
+                selected = (pod for pod in pods if pod.ready and _selects(service.selector, pod.labels))
+                return [dict(pod.labels) for pod in selected]
+        return self._direct.ready_pod_labels(namespace, service_name)
+
+    def service_ports(self, namespace: str, service_name: str) -> list[int] | None:
+        with self._lock:
+            service = self._services.get((namespace, service_name))
+            if service is not None:
+                return list(service.ports)
+        return self._direct.service_ports(namespace, service_name)
+
+    # ---- keeping the copy ----------------------------------------------------------------------------
+
+    def _relist(self, resource: Any, replace: Callable[[list[Any]], None]) -> str:
+        listing = self._direct.client().list(resource, namespace="*")
+        replace(list(listing))
+        return str(listing.resourceVersion)
+
+    def _follow(
+        self,
+        resource: Any,
+        version: str,
+        replace: Callable[[list[Any]], None],
+        put: Callable[[Any], None],
+        drop: Callable[[Any], None],
+    ) -> None:
+        # A watch that breaks (410 Gone after a long pause, the API server restarting) may have missed a
+        # deletion, so the copy is listed anew before watching again.
+        while not self._stopping.is_set():
+            try:
+                events = self._direct.client().watch(resource, namespace="*", resource_version=version)
+                for event, item in events:
+                    if self._stopping.is_set():
+                        return
+                    (drop if event == "DELETED" else put)(item)
+            except Exception:  # any failure of the stream means: list again, then watch
+                if self._stopping.wait(RELIST_PAUSE_SECONDS):
+                    return
+                try:
+                    version = self._relist(resource, replace)
+                except Exception:  # the API server is away: try again after the pause
+                    continue
+
+    def _replace_services(self, services: list[Any]) -> None:
+        fresh = {_key(service): _watched_service(service) for service in services}
+        with self._lock:
+            self._services = fresh
+
+    def _put_service(self, service: Any) -> None:
+        with self._lock:
+            self._services[_key(service)] = _watched_service(service)
+
+    def _drop_service(self, service: Any) -> None:
+        with self._lock:
+            self._services.pop(_key(service), None)
+
+    def _replace_pods(self, pods: list[Any]) -> None:
+        fresh: dict[str, dict[str, _WatchedPod]] = {}
+        for pod in pods:
+            namespace, name = _key(pod)
+            fresh.setdefault(namespace, {})[name] = _watched_pod(pod)
+        with self._lock:
+            self._pods = fresh
+
+    def _put_pod(self, pod: Any) -> None:
+        namespace, name = _key(pod)
+        with self._lock:
+            self._pods.setdefault(namespace, {})[name] = _watched_pod(pod)
+
+    def _drop_pod(self, pod: Any) -> None:
+        namespace, name = _key(pod)
+        with self._lock:
+            self._pods.get(namespace, {}).pop(name, None)
+
+
+def _key(item: Any) -> tuple[str, str]:
+    return str(item.metadata.namespace), str(item.metadata.name)
+
+
+def _watched_service(service: Any) -> _WatchedService:
+    spec = service.spec
+    selector = dict(spec.selector or {}) if spec else {}
+    ports = [port.port for port in (spec.ports or [])] if spec else []
+    return _WatchedService(selector=selector, ports=ports)
+
+
+def _watched_pod(pod: Any) -> _WatchedPod:
+    return _WatchedPod(labels=dict(pod.metadata.labels or {}), ready=_is_ready(pod))
+
+
+def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in selector.items())
 
 
 def _is_ready(pod: Any) -> bool:

@@ -41,5 +41,6 @@ def test_public_names() -> None:
         "RequestRecord",
         "RouteStatus",
         "StaticEndpoints",
+        "WatchedEndpoints",
     }
     assert all(getattr(emulator, name) is not None for name in emulator.__all__)

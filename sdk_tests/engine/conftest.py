@@ -16,7 +16,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Service
 
 from pulumi_canary.emulator import EmulatorServer
-from pulumi_canary.emulator.endpoints import KubernetesEndpoints
+from pulumi_canary.emulator.endpoints import WatchedEndpoints
 
 ACCESS_KEY_ID = "LTAI-test-key-id"
 ACCESS_KEY_SECRET = "test-secret-must-never-leak-0123456789"
@@ -26,10 +26,9 @@ SERVICE = "demo-service"
 
 @pytest.fixture(scope="session")
 def emulator(kubeconfig: Path) -> Iterator[EmulatorServer]:
-    server = EmulatorServer(
-        credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, endpoints=KubernetesEndpoints(str(kubeconfig))
-    )
-    with server:
+    with WatchedEndpoints(str(kubeconfig)) as endpoints, EmulatorServer(
+        credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, endpoints=endpoints
+    ) as server:
         yield server
 
 
