@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,12 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from rig import tools, workspace
-from rig.cluster import LocalCluster
+from rig.cluster import LocalCluster, Process, free_port, http_ok, stop_process, wait_until
 
 ROOT = tools.ROOT
 NAMESPACE = "bench"
 GATEWAY_ID = "gw-bench0123456789"
 ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI-bench", "bench-secret-not-a-real-key"
+CREDENTIALS_ENV = {
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+}
 QUIET: dict[str, Any] = {"on_output": lambda _line: None}
 BUDGET = {"ratio": 1.3, "import_seconds": 0.15, "state_bytes": 2048}
 # A weight change needs: read the route (to resend it whole), read the versions' endpoints (the
@@ -238,6 +244,51 @@ def wait_ready(kubeconfig: Path, name: str) -> None:
     raise RuntimeError(f"{name} did not become ready")
 
 
+class EmulatorProcess:
+    """The MSE emulator in a process of its own, seeded with the bench's gateway and the cluster as its
+    service source. MSE is a remote service: run inside the bench's process, the emulator's threads would
+    take the GIL from the Automation API program, a cost the floor does not pay and no user pays."""
+
+    def __init__(self, kubeconfig: Path, workdir: Path) -> None:
+        self.kubeconfig = kubeconfig
+        self.workdir = workdir
+        self.port = 0
+        self.process: Process | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def __enter__(self) -> EmulatorProcess:
+        self.port = free_port()
+        argv = [sys.executable, "-m", "pulumi_canary.emulator", "--port", str(self.port)]
+        argv += ["--seed-gateway", GATEWAY_ID, "--cluster-id", "c-bench"]
+        argv += ["--kubeconfig", str(self.kubeconfig)]
+        log_path = self.workdir / "emulator.log"
+        with log_path.open("wb") as log:
+            environment = os.environ | CREDENTIALS_ENV
+            popen = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environment)
+        self.process = Process("MSE emulator", popen, log_path)
+        wait_until(self.process, lambda: http_ok(self._control("health")), "the MSE emulator's health")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.process is not None:
+            stop_process(self.process.popen)
+
+    def actions(self) -> list[str]:
+        """The actions of the API calls logged since the last ``clear_requests``, in order."""
+        with urllib.request.urlopen(self._control("requests"), timeout=30) as response:
+            return [str(record["action"]) for record in json.load(response)["requests"]]
+
+    def clear_requests(self) -> None:
+        request = urllib.request.Request(self._control("requests"), method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+    def _control(self, path: str) -> str:
+        return f"http://{self.endpoint}/_emulator/{path}"
+
+
 # ---- measurements -------------------------------------------------------------------------------------
 
 
@@ -256,8 +307,7 @@ class Figures:
 def stack_env(cluster: LocalCluster, extra: dict[str, str] | None = None) -> dict[str, str]:
     return {
         "KUBECONFIG": str(cluster.client_kubeconfig_path),
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+        **CREDENTIALS_ENV,
         **(extra or {}),
     }
 
@@ -267,7 +317,7 @@ def measure_scale(
     count: int,
     repeats: int,
     cluster: LocalCluster,
-    emulator: Any,
+    emulator: EmulatorProcess,
     work: Path,
     figures: Figures,
     detailed: bool,
@@ -350,11 +400,13 @@ def measure_scale(
         )
 
 
-def count_calls(kind: str, emulator: Any, cluster: LocalCluster, audit_before: int) -> dict[str, int]:
+def count_calls(
+    kind: str, emulator: EmulatorProcess, cluster: LocalCluster, audit_before: int
+) -> dict[str, int]:
     counted: dict[str, int] = {}
     if kind == "mse":
-        for record in emulator.requests():
-            counted[record.action] = counted.get(record.action, 0) + 1
+        for action in emulator.actions():
+            counted[action] = counted.get(action, 0) + 1
     for event in cluster.client_requests()[audit_before:]:
         resource = event.get("objectRef", {}).get("resource", "?")
         key = f"k8s {event.get('verb')} {resource}"
@@ -474,9 +526,6 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     figures = Figures()
     import_figures(repeats * 3, figures)
-    from pulumi_canary.emulator import EmulatorServer
-    from pulumi_canary.emulator.endpoints import KubernetesEndpoints
-
     with tempfile.TemporaryDirectory(prefix="pulumi-canary-bench-") as scratch:
         work = Path(scratch)
         with LocalCluster(workdir=work / "cluster", audit=True) as cluster:
@@ -484,12 +533,7 @@ def main(argv: list[str] | None = None) -> int:
             for manifest in service_manifests("svc-0", "v2"):
                 apply_manifest(cluster.kubeconfig_path, manifest)
             wait_ready(cluster.kubeconfig_path, "svc-0-v2")
-            endpoints = KubernetesEndpoints(str(cluster.kubeconfig_path))
-            with EmulatorServer(
-                credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, endpoints=endpoints
-            ) as emulator:
-                emulator.seed_gateway(GATEWAY_ID)
-                emulator.seed_service_source(GATEWAY_ID, "c-bench")
+            with EmulatorProcess(cluster.kubeconfig_path, work) as emulator:
                 for kind in args.gateways.split(","):
                     for count in sizes:
                         measure_scale(
