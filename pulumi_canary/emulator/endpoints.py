@@ -122,20 +122,16 @@ class KubernetesEndpoints:
         service = self._get_service(namespace, service_name)
         if service is None:
             return None
-        selector = dict(service.spec.selector or {}) if service.spec else {}
+        selector = _service_facts(service).selector
         if not selector:
             # A Service without a selector is backed by hand-written Endpoints, not by pods.
             return []
         pods = self._client().list(Pod, namespace=namespace, labels=dict(selector))
-        return [
-            dict(pod.metadata.labels or {}) for pod in pods if pod.metadata is not None and _is_ready(pod)
-        ]
+        return [facts.labels for facts in map(_pod_facts, pods) if facts.ready]
 
     def service_ports(self, namespace: str, service_name: str) -> list[int] | None:
         service = self._get_service(namespace, service_name)
-        if service is None:
-            return None
-        return [port.port for port in (service.spec.ports or [])] if service.spec else []
+        return None if service is None else _service_facts(service).ports
 
     def _get_service(self, namespace: str, name: str) -> Any:
         from lightkube import ApiError
@@ -168,13 +164,13 @@ class KubernetesEndpoints:
 
 
 @dataclass(frozen=True)
-class _WatchedService:
+class _ServiceFacts:
     selector: dict[str, str]
     ports: list[int]
 
 
 @dataclass(frozen=True)
-class _WatchedPod:
+class _PodFacts:
     labels: dict[str, str]
     ready: bool
 
@@ -196,8 +192,8 @@ class WatchedEndpoints:
     def __init__(self, kubeconfig_path: str | os.PathLike[str], *, context: str | None = None) -> None:
         self._direct = KubernetesEndpoints(kubeconfig_path, context=context)
         self._lock = threading.Lock()
-        self._services: dict[tuple[str, str], _WatchedService] = {}
-        self._pods: dict[str, dict[str, _WatchedPod]] = {}
+        self._services: dict[tuple[str, str], _ServiceFacts] = {}
+        self._pods: dict[str, dict[str, _PodFacts]] = {}
         self._stopping = threading.Event()
 
     def __enter__(self) -> WatchedEndpoints:
@@ -281,30 +277,30 @@ class WatchedEndpoints:
                     continue
 
     def _replace_services(self, services: list[Any]) -> None:
-        fresh = {_key(service): _watched_service(service) for service in services}
+        fresh = {_key(service): _service_facts(service) for service in services}
         with self._lock:
             self._services = fresh
 
     def _put_service(self, service: Any) -> None:
         with self._lock:
-            self._services[_key(service)] = _watched_service(service)
+            self._services[_key(service)] = _service_facts(service)
 
     def _drop_service(self, service: Any) -> None:
         with self._lock:
             self._services.pop(_key(service), None)
 
     def _replace_pods(self, pods: list[Any]) -> None:
-        fresh: dict[str, dict[str, _WatchedPod]] = {}
+        fresh: dict[str, dict[str, _PodFacts]] = {}
         for pod in pods:
             namespace, name = _key(pod)
-            fresh.setdefault(namespace, {})[name] = _watched_pod(pod)
+            fresh.setdefault(namespace, {})[name] = _pod_facts(pod)
         with self._lock:
             self._pods = fresh
 
     def _put_pod(self, pod: Any) -> None:
         namespace, name = _key(pod)
         with self._lock:
-            self._pods.setdefault(namespace, {})[name] = _watched_pod(pod)
+            self._pods.setdefault(namespace, {})[name] = _pod_facts(pod)
 
     def _drop_pod(self, pod: Any) -> None:
         namespace, name = _key(pod)
@@ -316,15 +312,15 @@ def _key(item: Any) -> tuple[str, str]:
     return str(item.metadata.namespace), str(item.metadata.name)
 
 
-def _watched_service(service: Any) -> _WatchedService:
+def _service_facts(service: Any) -> _ServiceFacts:
     spec = service.spec
     selector = dict(spec.selector or {}) if spec else {}
     ports = [port.port for port in (spec.ports or [])] if spec else []
-    return _WatchedService(selector=selector, ports=ports)
+    return _ServiceFacts(selector=selector, ports=ports)
 
 
-def _watched_pod(pod: Any) -> _WatchedPod:
-    return _WatchedPod(labels=dict(pod.metadata.labels or {}), ready=_is_ready(pod))
+def _pod_facts(pod: Any) -> _PodFacts:
+    return _PodFacts(labels=dict(pod.metadata.labels or {}), ready=_is_ready(pod))
 
 
 def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
