@@ -42,7 +42,7 @@ class GatewayDriver(Protocol):
     def create_route(self, match: RouteMatchSpec, weights: Mapping[str, int]) -> str: ...
     def adopt_route(self, route_id: str, match: RouteMatchSpec) -> RouteSnapshot: ...
     def update_route(self, route_id: str, match: RouteMatchSpec) -> None: ...
-    def ensure_version(self, name: str, labels: Mapping[str, str]) -> None: ...
+    def ensure_versions(self, versions: Mapping[str, Mapping[str, str]]) -> None: ...
     def remove_version(self, name: str) -> None: ...
     def set_weights(self, route_id: str, weights: Mapping[str, int]) -> None: ...
     def wait_ready(self, version: str, minimum: int, timeout_seconds: float) -> int: ...
@@ -91,9 +91,21 @@ class Executor:
         self.outcome = outcome
 
     def run(self, plan: Plan) -> Outcome:
+        # Consecutive version definitions go to the driver together: it reads what is defined once.
+        pending: dict[str, Mapping[str, str]] = {}
         for step in plan:
+            if isinstance(step, EnsureVersion):
+                pending[step.name] = step.labels
+                continue
+            self._define(pending)
             self.execute(step)
+        self._define(pending)
         return self.outcome
+
+    def _define(self, pending: dict[str, Mapping[str, str]]) -> None:
+        if pending:
+            self.gateway.ensure_versions(dict(pending))
+            pending.clear()
 
     def execute(self, step: Step) -> None:
         match step:
@@ -105,7 +117,7 @@ class Executor:
             case UpdateRoute(route_id=route_id, match=match):
                 self.gateway.update_route(route_id, match)
             case EnsureVersion(name=name, labels=labels):
-                self.gateway.ensure_version(name, labels)
+                self.gateway.ensure_versions({name: labels})
             case WaitReady(version=version, minimum=minimum, timeout_seconds=timeout):
                 self.gateway.wait_ready(version, minimum, timeout)
             case SetWeights(weights=weights):

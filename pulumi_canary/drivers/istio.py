@@ -291,8 +291,8 @@ class IstioDriver(k8s_routes.RouteDriver):
     def version_target_names(self, versions: Sequence[str]) -> dict[str, str]:
         return {subset_name(self.intent.service, version): version for version in versions}
 
-    def ensure_version(self, name: str, labels: Mapping[str, str]) -> None:
-        versions = {**self.version_labels(), name: dict(labels)}
+    def ensure_versions(self, wanted: Mapping[str, Mapping[str, str]]) -> None:
+        versions = {**self.version_labels(), **{name: dict(labels) for name, labels in wanted.items()}}
         self.rules.apply(destination_rule(self.rule_name, self.intent.service, self.intent.owner, versions))
 
     def remove_version(self, name: str) -> None:

@@ -512,11 +512,15 @@ class MseDriver:
                 return set(detail.get("Values") or [])
         return set()
 
-    def ensure_version(self, name: str, labels: Mapping[str, str]) -> None:
+    def ensure_versions(self, wanted: Mapping[str, Mapping[str, str]]) -> None:
+        # One read serves every version: defining one version leaves the others as they were read.
         versions, _ = self.versions_and_endpoints()
-        if versions.get(name) == dict(labels):
-            return
-        action = "UpdateGatewayServiceVersion" if name in versions else "AddGatewayServiceVersion"
+        for name, labels in wanted.items():
+            if versions.get(name) != dict(labels):
+                self._define_version(name, labels, exists=name in versions)
+
+    def _define_version(self, name: str, labels: Mapping[str, str], *, exists: bool) -> None:
+        action = "UpdateGatewayServiceVersion" if exists else "AddGatewayServiceVersion"
         params = {
             **self._base(),
             "ServiceId": self.service_id(),

@@ -18,6 +18,11 @@ def test_the_whole_flow_with_a_user_deployed_canary_and_rotation(
     assert route_weights(emulator, gateway_id) == {"v1": 100, "v2": 0}
     assert up.outputs["weights"].value == {"v1": 100, "v2": 0}
     assert up.outputs["route_id"].value
+    actions = [record.action for record in emulator.requests()]
+    defined = [index for index, action in enumerate(actions) if action == "AddGatewayServiceVersion"]
+    assert len(defined) == 2
+    # one read of the service's versions serves both definitions
+    assert "GetGatewayServiceDetail" not in actions[defined[0] : defined[1]]
 
     # 4-5. the user deploys the canary; nothing changes for traffic
     workload.wait_ready(workload.deploy("v2", replicas=1, image="demo:2.0"), 1)
