@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rig import tools, workspace
-from rig.cluster import LocalCluster, Process, free_port, http_ok, stop_process, wait_until
+from rig.cluster import LocalCluster, Process, free_port, http_ok, spawn_logged, stop_process, wait_until
 
 ROOT = tools.ROOT
 NAMESPACE = "bench"
@@ -264,11 +264,8 @@ class EmulatorProcess:
         argv = [sys.executable, "-m", "pulumi_canary.emulator", "--port", str(self.port)]
         argv += ["--seed-gateway", GATEWAY_ID, "--cluster-id", "c-bench"]
         argv += ["--kubeconfig", str(self.kubeconfig)]
-        log_path = self.workdir / "emulator.log"
-        with log_path.open("wb") as log:
-            environment = os.environ | CREDENTIALS_ENV
-            popen = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environment)
-        self.process = Process("MSE emulator", popen, log_path)
+        environment = os.environ | CREDENTIALS_ENV
+        self.process = spawn_logged("MSE emulator", argv, self.workdir / "emulator.log", environment)
         wait_until(self.process, lambda: http_ok(self._control("health")), "the MSE emulator's health")
         return self
 

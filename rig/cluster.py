@@ -25,7 +25,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -55,6 +55,18 @@ class Process:
     def tail(self, lines: int = 30) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def spawn_logged(
+    name: str, argv: list[str], log_path: Path, env: Mapping[str, str] | None = None
+) -> Process:
+    """Start ``argv`` with its output in ``log_path``, in a session of its own: Ctrl-C in a terminal
+    reaches only us, and we stop children ourselves."""
+    with log_path.open("wb") as log:
+        popen = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
+        )
+    return Process(name, popen, log_path)
 
 
 class ClusterError(RuntimeError):
@@ -118,11 +130,7 @@ class LocalCluster:
 
     def _spawn(self, name: str, argv: list[str]) -> Process:
         assert self.workdir is not None
-        log_path = self.workdir / f"{name}.log"
-        with log_path.open("wb") as log:
-            # A new session so that Ctrl-C in a terminal reaches only us; we stop children ourselves.
-            popen = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        process = Process(name, popen, log_path)
+        process = spawn_logged(name, argv, self.workdir / f"{name}.log")
         self.processes.append(process)
         return process
 

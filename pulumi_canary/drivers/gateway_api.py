@@ -307,17 +307,12 @@ class GatewayApiDriver(k8s_routes.RouteDriver):
         return {self._service_name(version): version for version in versions}
 
     def _base_service(self) -> Manifest:
-        # Read through the workloads, which need the same Service for the selector and the pods.
-        found = self.workloads.service(self.intent.target)
+        # Read through the workloads, which need the same Service for the selector and the pods; their
+        # selector() refuses a Service that is missing or selects no pods.
+        self.workloads.selector(self.intent.target)
+        service: Manifest = self.workloads.service(self.intent.target).to_dict()
         where = f"service {self.namespace}/{self.intent.service.name}"
-        if found is None:
-            raise PreconditionError(
-                f"{where} does not exist: create it (and its Deployment) before the policy"
-            )
-        service: Manifest = found.to_dict()
         spec = service.get("spec") or {}
-        if not spec.get("selector"):
-            raise PreconditionError(f"{where} has no pod selector: a canary needs pods selected by labels")
         ports = [port.get("port") for port in spec.get("ports") or []]
         if self.intent.service.port not in ports:
             raise PreconditionError(

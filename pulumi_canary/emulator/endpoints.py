@@ -114,7 +114,7 @@ class KubernetesEndpoints:
 
     def load(self) -> None:
         """Read the kubeconfig now, so a broken one fails at start rather than at the first call."""
-        self._client()
+        self.client()
 
     def ready_pod_labels(self, namespace: str, service_name: str) -> list[dict[str, str]] | None:
         from lightkube.resources.core_v1 import Pod
@@ -126,7 +126,7 @@ class KubernetesEndpoints:
         if not selector:
             # A Service without a selector is backed by hand-written Endpoints, not by pods.
             return []
-        pods = self._client().list(Pod, namespace=namespace, labels=dict(selector))
+        pods = self.client().list(Pod, namespace=namespace, labels=dict(selector))
         return [facts.labels for facts in map(_pod_facts, pods) if facts.ready]
 
     def service_ports(self, namespace: str, service_name: str) -> list[int] | None:
@@ -138,7 +138,7 @@ class KubernetesEndpoints:
         from lightkube.resources.core_v1 import Service
 
         try:
-            return self._client().get(Service, name, namespace=namespace)
+            return self.client().get(Service, name, namespace=namespace)
         except ApiError as error:
             if error.status.code == 404:
                 return None
@@ -146,9 +146,6 @@ class KubernetesEndpoints:
 
     def client(self) -> Client:
         """The lightkube client, built on first use."""
-        return self._client()
-
-    def _client(self) -> Client:
         with self._client_lock:
             if self._client_instance is None:
                 self._client_instance = self._build_client()
