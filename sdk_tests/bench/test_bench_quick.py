@@ -48,4 +48,8 @@ def test_the_quick_benchmark_produces_every_figure(tmp_path: Path) -> None:
         ), figure
     assert "API calls for one weight change in N=3: " in results
     assert "MSE (emulator): API calls for one weight change in N=3: none" not in results
+    # The change runs as the audited identity (the timed runs do not): its patch must be counted.
+    assert re.search(
+        r"^- Gateway API: API calls for one weight change in N=3: .*k8s patch httproutes x1", results, re.M
+    )
     assert "## Budget" in results
