@@ -129,12 +129,15 @@ def canary_program(kind: str, count: int, endpoint: str, weights: dict[int, int]
     return program
 
 
-def floor_program(count: int) -> Callable[[], None]:
-    """2N no-op resources whose properties mirror a policy's and a split's, value for value."""
+def floor_program(count: int, objects: bool = False) -> Callable[[], None]:
+    """2N no-op resources whose properties mirror a policy's and a split's, value for value; with
+    ``objects``, the policies' stand-ins write the Gateway API objects (see ``bench.objects_only``)."""
 
     def program() -> None:
         from bench.noop import Noop
+        from bench.objects_only import ObjectsOnly
 
+        stand_in = ObjectsOnly if objects else Noop
         for index in range(count):
             shared = {
                 "gateway": {
@@ -150,7 +153,7 @@ def floor_program(count: int) -> Callable[[], None]:
                 "canary_version": "v2",
                 "__owner": f"bench/floor/p{index}",
             }
-            Noop(
+            stand_in(
                 f"p{index}",
                 {
                     **shared,
@@ -164,7 +167,7 @@ def floor_program(count: int) -> Callable[[], None]:
                     "original_route": None,
                 },
             )
-            Noop(
+            stand_in(
                 f"s{index}",
                 {
                     **shared,
@@ -335,7 +338,7 @@ def measure_scale(
     figures: Figures,
     detailed: bool,
 ) -> None:
-    preview, up, floor_preview, floor_up, refresh, change = (Samples() for _ in range(6))
+    preview, up, floor_preview, floor_up, objects_up, refresh, change = (Samples() for _ in range(7))
     up_cpu, floor_up_cpu = Samples(), Samples()
     calls: dict[str, int] = {}
     floor_entry = float("nan")
@@ -358,6 +361,18 @@ def measure_scale(
             floor_entry = mean_json_size(floor_resources)
             figures.notes.append(f"floor state per resource: {floor_entry:.0f} B")
         floor.destroy(**QUIET)
+        if kind == "gateway_api" and detailed:
+            objects = workspace.inline_stack(
+                work / f"objects-{count}-{attempt}",
+                "bench",
+                "objects",
+                floor_program(count, objects=True),
+                stack_env(cluster),
+            )
+            objects.preview(**QUIET)
+            with timed(objects_up):
+                objects.up(**QUIET)
+            objects.destroy(**QUIET)
 
         weights: dict[int, int] = {}
         program = canary_program(kind, count, emulator.endpoint, weights)
@@ -385,6 +400,12 @@ def measure_scale(
     ratio_preview = figures.compare(f"{label}: preview, N={count}", preview, floor_preview)
     ratio_up = figures.compare(f"{label}: up (create), N={count}", up, floor_up)
     figures.compare(f"{label}: up (create), N={count}, CPU of the engine and provider", up_cpu, floor_up_cpu)
+    if objects_up.values:
+        figures.compare(
+            f"{label}: up (create), N={count}, floor plus the objects alone (written, no reads)",
+            objects_up,
+            floor_up,
+        )
     if detailed:
         figures.rows.append((f"{label}: refresh, N={count}", refresh.summary(), "", ""))
         figures.rows.append((f"{label}: one weight change in a stack of N={count}", change.summary(), "", ""))

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .adapter.state_keys import OWNER_KEY
 from .reporting.status import VersionStatus
 
 POLICY_TYPE_SUFFIX = "canary:CanaryPolicy"
-OWNER_KEY = "__owner"
 
 
 def stack_status(state: Mapping[str, Any]) -> list[VersionStatus]:

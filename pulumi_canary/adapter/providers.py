@@ -23,14 +23,12 @@ from pulumi.dynamic import (
 
 from . import stack_config
 from .serial import one_at_a_time
+from .state_keys import OWNER_KEY
 
 if TYPE_CHECKING:
     from ..drivers.executor import Outcome
     from ..drivers.factory import Session
     from ..model import CanaryPolicySpec, DiffDecision, LiveRoute, Plan, TrafficSplitSpec
-
-OWNER_KEY = "__owner"
-"""The input that names the owning stack resource (``project/stack/name``); written by the resource class."""
 
 
 def is_unknown(value: object) -> bool:

@@ -8,7 +8,8 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from .inputs import CanaryDeployment, GatewayApi, Istio, MseGateway, RouteMatch, ServiceRef
-from .providers import OWNER_KEY, CanaryPolicyProvider, TrafficSplitProvider
+from .providers import CanaryPolicyProvider, TrafficSplitProvider
+from .state_keys import OWNER_KEY
 
 Gateway = MseGateway | GatewayApi | Istio
 

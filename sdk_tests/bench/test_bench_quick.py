@@ -20,6 +20,7 @@ FIGURES = (
     "Gateway API: preview, N=3",
     "Gateway API: up (create), N=3",
     "Gateway API: up (create), N=3, CPU of the engine and provider",
+    "Gateway API: up (create), N=3, floor plus the objects alone (written, no reads)",
     "Gateway API: one weight change in a stack of N=3",
 )
 SIZES = ("MSE: state per resource, N=3", "Gateway API: state per resource, N=3")

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from pulumi_canary.adapter import stack_config
-from pulumi_canary.adapter.providers import OWNER_KEY, CanaryPolicyProvider, TrafficSplitProvider
+from pulumi_canary.adapter.providers import CanaryPolicyProvider, TrafficSplitProvider
+from pulumi_canary.adapter.state_keys import OWNER_KEY
 from pulumi_canary.drivers import retry
 from pulumi_canary.drivers.kube import KubeAccess
 from pulumi_canary.errors import PreconditionError

@@ -24,7 +24,8 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from pulumi_canary.adapter import providers, stack_config
-from pulumi_canary.adapter.providers import OWNER_KEY, CanaryPolicyProvider, TrafficSplitProvider
+from pulumi_canary.adapter.providers import CanaryPolicyProvider, TrafficSplitProvider
+from pulumi_canary.adapter.state_keys import OWNER_KEY
 from pulumi_canary.model import CanaryPolicySpec, TrafficSplitSpec, check_policy, check_split
 
 from .factories import GATEWAY_API, ISTIO, MSE_GATEWAY, policy_props, split_props
