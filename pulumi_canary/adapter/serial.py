@@ -1,9 +1,11 @@
 """One API-calling provider operation at a time per provider process.
 
 The engine calls a dynamic provider from several gRPC worker threads at once. Concurrent first use of
-the Kubernetes client's decoders crashed the provider process (a segmentation fault during a parallel
-`pulumi refresh`), and the SDKs make no thread-safety promise, so operations that call an API take
-turns. Pure work (validation in ``check``, ``diff``) and the engine's own work run in parallel.
+the Kubernetes client's decoders crashes the provider process: with the turns removed, the first
+`pulumi destroy` of 50 Gateway API pairs died of a segmentation fault in lightkube's ``decode_list``
+(lightkube builds a msgspec list type per resource kind on first use). The SDKs make no thread-safety
+promise either, so operations that call an API take turns. Pure work (validation in ``check``,
+``diff``) and the engine's own work run in parallel.
 """
 
 from __future__ import annotations
