@@ -3,8 +3,11 @@
 For N CanaryPolicy+TrafficSplit pairs on a gateway, ``pulumi preview`` and ``pulumi up`` wall times are
 set next to the floor: 2N no-op dynamic resources with the same properties, in the same run, on the same
 engine. Then, in the stack of N pairs: one weight change (time and API calls, from the emulator's and the
-apiserver's request logs), and ``pulumi refresh``. Also: ``import pulumi_canary`` against ``import
-pulumi``, and the state size per resource. Each figure is min/median/max over repeated runs.
+apiserver's request logs), and ``pulumi refresh``. For the Gateway API at the largest N, a second
+reference: the floor plus the objects alone (``bench.objects_only``), which splits the gap to the floor
+into what the cluster costs for the objects and what the plugin's reads and work cost. Also: ``import
+pulumi_canary`` against ``import pulumi``, and the state size per resource. Each figure is
+min/median/max over repeated runs.
 
 ``python -m bench.run`` writes bench/RESULTS.md; ``--quick`` (used by the test suite) runs tiny sizes once
 and writes to the path given by ``--output``.
