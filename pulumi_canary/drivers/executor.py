@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from itertools import groupby
 from typing import Protocol
 
 from ..errors import PreconditionError
@@ -92,22 +93,18 @@ class Executor:
 
     def run(self, plan: Plan) -> Outcome:
         # Consecutive version definitions go to the driver together: it reads what is defined once.
-        pending: dict[str, Mapping[str, str]] = {}
-        for step in plan:
-            if isinstance(step, EnsureVersion):
-                pending[step.name] = step.labels
-                continue
-            self._define(pending)
-            self.execute(step)
-        self._define(pending)
+        for defines, steps in groupby(plan, key=lambda step: isinstance(step, EnsureVersion)):
+            if defines:
+                self.gateway.ensure_versions(
+                    {step.name: step.labels for step in steps if isinstance(step, EnsureVersion)}
+                )
+            else:
+                for step in steps:
+                    self._execute(step)
         return self.outcome
 
-    def _define(self, pending: dict[str, Mapping[str, str]]) -> None:
-        if pending:
-            self.gateway.ensure_versions(dict(pending))
-            pending.clear()
-
-    def execute(self, step: Step) -> None:
+    def _execute(self, step: Step) -> None:
+        """One step; version definitions never come here (``run`` hands them to the driver together)."""
         match step:
             case CreateRoute(match=match, weights=weights):
                 self.outcome.route_id = self.gateway.create_route(match, weights)
@@ -116,8 +113,6 @@ class Executor:
                 self.outcome.route_id = route_id
             case UpdateRoute(route_id=route_id, match=match):
                 self.gateway.update_route(route_id, match)
-            case EnsureVersion(name=name, labels=labels):
-                self.gateway.ensure_versions({name: labels})
             case WaitReady(version=version, minimum=minimum, timeout_seconds=timeout):
                 self.gateway.wait_ready(version, minimum, timeout)
             case SetWeights(weights=weights):

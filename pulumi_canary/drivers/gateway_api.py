@@ -322,11 +322,11 @@ class GatewayApiDriver(k8s_routes.RouteDriver):
         return service
 
     def ensure_versions(self, wanted: Mapping[str, Mapping[str, str]]) -> None:
-        for name, labels in wanted.items():
-            self._ensure_version(name, labels)
-
-    def _ensure_version(self, name: str, labels: Mapping[str, str]) -> None:
         base = self._base_service()
+        for name, labels in wanted.items():
+            self._ensure_version(base, name, labels)
+
+    def _ensure_version(self, base: Manifest, name: str, labels: Mapping[str, str]) -> None:
         service_name = self._service_name(name)
         existing = self.services.get(service_name)
         if existing is not None and route_owner(existing["metadata"], self.intent.owner) != "self":
