@@ -10,30 +10,19 @@ The objects are named ``objects-only-…`` so they never meet the canary stack's
 
 from __future__ import annotations
 
-import functools
-import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pulumi.dynamic import CreateResult, Resource
 
 from bench.noop import NoopProvider
-
-if TYPE_CHECKING:
-    from lightkube import Client
+from pulumi_canary.drivers.kube import KubeAccess
 
 PREFIX = "objects-only"
 
 
-@functools.lru_cache(maxsize=1)
-def client(kubeconfig: str) -> Client:
-    from lightkube import Client, KubeConfig
-
-    return Client(config=KubeConfig.from_file(kubeconfig), field_manager="pulumi-canary")
-
-
 def manifests(props: dict[str, Any]) -> list[dict[str, Any]]:
     """What a Gateway API policy with the stand-in's properties would write, from the same builders."""
-    from bench.run import service_manifests
+    from bench.run import GATEWAY_API_GATEWAY, service_manifests
     from pulumi_canary.drivers import gateway_api
     from pulumi_canary.model.specs import GatewayApiSpec, RouteMatchSpec
 
@@ -48,7 +37,7 @@ def manifests(props: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     refs = [gateway_api.backend_ref(versions["v1"], 80, 100), gateway_api.backend_ref(versions["v2"], 80, 0)]
     rule = gateway_api.weighted_rule({}, RouteMatchSpec(path=props["route"]["path"]), refs)
-    gateway = GatewayApiSpec(kind="gateway_api", gateway="bench-gw", namespace=namespace)
+    gateway = GatewayApiSpec(kind="gateway_api", gateway=GATEWAY_API_GATEWAY, namespace=namespace)
     name = f"{PREFIX}-{service}"
     written.append(gateway_api.created_route_manifest(name, namespace, owner, gateway, [rule]))
     return written
@@ -59,7 +48,7 @@ class ObjectsOnlyProvider(NoopProvider):
         if "policy" not in props:
             from lightkube import codecs
 
-            kube = client(os.environ["KUBECONFIG"])
+            kube = KubeAccess.resolve({}).client()  # the plugin's own shared client, from KUBECONFIG
             for manifest in manifests(props):
                 kube.apply(codecs.from_dict(manifest), force=True)
         return super().create(props)
@@ -70,7 +59,7 @@ class ObjectsOnlyProvider(NoopProvider):
 
             from pulumi_canary.drivers.gateway_api import http_route_resource
 
-            kube = client(os.environ["KUBECONFIG"])
+            kube = KubeAccess.resolve({}).client()  # the plugin's own shared client, from KUBECONFIG
             for manifest in manifests(props):
                 kind = Service if manifest["kind"] == "Service" else http_route_resource()
                 kube.delete(kind, manifest["metadata"]["name"], namespace=manifest["metadata"]["namespace"])

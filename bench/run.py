@@ -39,6 +39,7 @@ from rig.cluster import LocalCluster, Process, free_port, http_ok, spawn_logged,
 ROOT = tools.ROOT
 NAMESPACE = "bench"
 GATEWAY_ID = "gw-bench0123456789"
+GATEWAY_API_GATEWAY = "bench-gw"
 ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI-bench", "bench-secret-not-a-real-key"
 CREDENTIALS_ENV = {
     "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
@@ -109,7 +110,7 @@ def gateway_args(kind: str, endpoint: str) -> Any:
 
     if kind == "mse":
         return canary.MseGateway(gateway_id=GATEWAY_ID, region="cn-hangzhou", endpoint=f"http://{endpoint}")
-    return canary.GatewayApi(gateway="bench-gw", namespace=NAMESPACE)
+    return canary.GatewayApi(gateway=GATEWAY_API_GATEWAY, namespace=NAMESPACE)
 
 
 def canary_program(kind: str, count: int, endpoint: str, weights: dict[int, int]) -> Callable[[], None]:
