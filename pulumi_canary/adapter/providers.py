@@ -152,7 +152,8 @@ class CanaryPolicyProvider(ResourceProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         spec, owner = self._spec(props), str(props[OWNER_KEY])
         session = open_session(spec, owner)
-        live = self._live(session, spec, props.get("route_id"))
+        # Refresh reports weights and versions: counting ready pods would cost a list of pods per policy.
+        live = self._live(session, spec, props.get("route_id"), readiness=False)
         if live.route_id is None:
             return ReadResult(id_="", outs={})
         outs = {**props, "weights": dict(live.weights), "live_versions": sorted(live.versions)}
@@ -168,7 +169,12 @@ class CanaryPolicyProvider(ResourceProvider):
 
     @staticmethod
     def _live(
-        session: Session, spec: CanaryPolicySpec, route_id: str | None, old: CanaryPolicySpec | None = None
+        session: Session,
+        spec: CanaryPolicySpec,
+        route_id: str | None,
+        old: CanaryPolicySpec | None = None,
+        *,
+        readiness: bool = True,
     ) -> LiveRoute:
         from ..drivers.executor import read_live
 
@@ -176,7 +182,9 @@ class CanaryPolicyProvider(ResourceProvider):
         # Only a policy that declares (or declared) a canary_deployment owns Deployments to look for.
         owns_deployments = any(s is not None and s.canary_deployment is not None for s in (spec, old))
         workloads = session.workloads if owns_deployments else None
-        return read_live(session.gateway, workloads, session.target, spec.route, route_id, versions)
+        return read_live(
+            session.gateway, workloads, session.target, spec.route, route_id, versions, readiness=readiness
+        )
 
     @staticmethod
     def _run(session: Session, plan: Plan, route_id: str | None, original: Any) -> Outcome:
@@ -266,13 +274,13 @@ class TrafficSplitProvider(ResourceProvider):
 
         spec, owner = self._spec(props), str(props[OWNER_KEY])
         session = open_session(spec, owner)
-        live = session.gateway.live(spec.route, spec.route_id)
+        live = self._live(session, spec)
         CanaryPolicyProvider._run(session, plan_delete_split(spec, live), live.route_id, None)
 
     @one_at_a_time
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         spec, owner = self._spec(props), str(props[OWNER_KEY])
-        live = open_session(spec, owner).gateway.live(spec.route, spec.route_id)
+        live = self._live(open_session(spec, owner), spec)
         if live.route_id is None:
             return ReadResult(id_="", outs={})
         live_weights = dict(live.weights)
@@ -292,11 +300,17 @@ class TrafficSplitProvider(ResourceProvider):
         return parse_split(declared_inputs(props, TrafficSplitSpec.model_fields))
 
     @staticmethod
+    def _live(session: Session, spec: TrafficSplitSpec) -> LiveRoute:
+        # A split's plans look at weights and versions only; the wait before a weight rises reads the
+        # ready pods itself. Not counting them here saves a Kubernetes gateway a list of pods.
+        return session.gateway.live(spec.route, spec.route_id, readiness=False)
+
+    @staticmethod
     def _apply(spec: TrafficSplitSpec, owner: str) -> dict[str, Any]:
         from ..model import plan_split
 
         session = open_session(spec, owner)
-        live = session.gateway.live(spec.route, spec.route_id)
+        live = TrafficSplitProvider._live(session, spec)
         plan = plan_split(spec, live)
         CanaryPolicyProvider._run(session, plan, live.route_id, None)
         return {**spec.to_props(), OWNER_KEY: owner, "live_weights": final_weights(plan, live)}

@@ -39,7 +39,11 @@ from .workloads import ServiceTarget, Workloads
 class GatewayDriver(Protocol):
     """What every gateway driver offers the executor; each method is idempotent."""
 
-    def live(self, match: RouteMatchSpec, route_id: str | None) -> LiveRoute: ...
+    def live(self, match: RouteMatchSpec, route_id: str | None, *, readiness: bool = True) -> LiveRoute:
+        """``readiness=False``: the caller's plan does not look at ready endpoints (a wait reads them
+        itself), so a driver that pays extra reads for them may leave ``ready_endpoints`` empty."""
+        ...
+
     def create_route(self, match: RouteMatchSpec, weights: Mapping[str, int]) -> str: ...
     def adopt_route(self, route_id: str, match: RouteMatchSpec) -> RouteSnapshot: ...
     def update_route(self, route_id: str, match: RouteMatchSpec) -> None: ...
@@ -67,9 +71,11 @@ def read_live(
     match: RouteMatchSpec,
     route_id: str | None,
     versions: Iterable[str],
+    *,
+    readiness: bool = True,
 ) -> LiveRoute:
     """The gateway's view, plus the canary Deployments this owner has for ``versions``."""
-    live = gateway.live(match, route_id)
+    live = gateway.live(match, route_id, readiness=readiness)
     if workloads is None:
         return live
     deployments: dict[str, LiveDeployment] = {}

@@ -557,9 +557,10 @@ class RouteDriver(ABC):
     def _entries(self, route: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         return list((route.get("spec") or {}).get(self.entries_field) or [])
 
-    def live(self, match: RouteMatchSpec, route_id: str | None) -> LiveRoute:
+    def live(self, match: RouteMatchSpec, route_id: str | None, *, readiness: bool = True) -> LiveRoute:
         versions = self.version_labels()
-        ready = ready_by_version(self.workloads, self.intent)
+        # Counting ready pods costs a list of the Service's pods.
+        ready = ready_by_version(self.workloads, self.intent) if readiness else {}
         route = self._locate(match, route_id)
         if route is None:
             return LiveRoute(versions=versions, ready_endpoints=ready)

@@ -554,9 +554,19 @@ class MseDriver:
         service_id = self.known_service_id()
         return [
             route
-            for route in self._pages("ListGatewayRoute", {"FilterParams": self._base()})
+            for route in self._routes()
             if any(int(s.get("ServiceId") or 0) == service_id for s in route.get("RouteServices") or [])
         ]
+
+    def _routes(self, **filters: str | None) -> list[dict[str, Any]]:
+        """The gateway's routes, narrowed by the gateway to those whose ``Name`` or ``Path`` matches
+        (a ``None`` filter narrows nothing).
+
+        The documentation does not say whether these filters match exactly or by substring, so callers
+        compare what they look for themselves; the filter only keeps a create from reading every route
+        of a gateway that holds hundreds."""
+        given = {key: value for key, value in filters.items() if value is not None}
+        return self._pages("ListGatewayRoute", {"FilterParams": {**self._base(), **given}})
 
     def wait_ready(self, version: str, minimum: int, timeout_seconds: float) -> int:
         def too_few(count: int) -> NotReadyError:
@@ -613,9 +623,9 @@ class MseDriver:
         ListGatewayRoute does not return descriptions, so it is found by its name (ours carries a hash
         of the owner) and confirmed by the marker in its detail.
         """
-        names = {match.name or default_route_name(self.service, self.owner)}
-        for route in self._pages("ListGatewayRoute", {"FilterParams": self._base()}):
-            if route.get("Name") in names:
+        name = match.name or default_route_name(self.service, self.owner)
+        for route in self._routes(Name=name):
+            if route.get("Name") == name:
                 detail = self.route_detail(str(route["Id"]))
                 if detail is not None and owner_of(detail.get("Description"), self.owner) == "self":
                     return str(route["Id"])
@@ -626,10 +636,10 @@ class MseDriver:
         own = self._own_route(match)
         if own is not None:
             return own
-        routes = self._pages("ListGatewayRoute", {"FilterParams": self._base()})
         if match.name is not None:
-            return next((str(r["Id"]) for r in routes if r.get("Name") == match.name), None)
-        for route in routes:
+            named = self._routes(Name=match.name)
+            return next((str(route["Id"]) for route in named if route.get("Name") == match.name), None)
+        for route in self._routes(Path=match.path):
             found = route_predicates(route)
             path = found.get("PathPredicates") or {}
             if found.get("HeaderPredicates"):
@@ -642,7 +652,7 @@ class MseDriver:
 
     def _own_header_route(self, main_route: Mapping[str, Any]) -> dict[str, Any] | None:
         name = header_route_name(str(main_route["Name"]))
-        for route in self._pages("ListGatewayRoute", {"FilterParams": self._base()}):
+        for route in self._routes(Name=name):
             if route.get("Name") == name:
                 detail = self.route_detail(str(route["Id"]))
                 if detail is not None and detail.get("Description") == header_route_marker(self.owner):
@@ -694,7 +704,8 @@ class MseDriver:
         if existing is not None:
             self._delete_route_detail(existing)
 
-    def live(self, match: RouteMatchSpec, route_id: str | None) -> LiveRoute:
+    def live(self, match: RouteMatchSpec, route_id: str | None, *, readiness: bool = True) -> LiveRoute:
+        # ``readiness`` is not needed: the versions' ready endpoints come in the answer that defines them.
         route = self.route_detail(route_id) if route_id else None
         if route is None:
             found = self.find_route(match)

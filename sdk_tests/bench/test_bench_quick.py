@@ -49,8 +49,12 @@ def test_the_quick_benchmark_produces_every_figure(tmp_path: Path) -> None:
         ), figure
     assert "API calls for one weight change in N=3: " in results
     assert "MSE (emulator): API calls for one weight change in N=3: none" not in results
-    # The change runs as the audited identity (the timed runs do not): its patch must be counted.
-    assert re.search(
-        r"^- Gateway API: API calls for one weight change in N=3: .*k8s patch httproutes x1", results, re.M
-    )
+    # The change runs as the audited identity (the timed runs do not): its patch must be counted. The
+    # readiness gate before the canary's weight rises reads the pods; a refresh never does.
+    change = re.search(r"^- Gateway API: API calls for one weight change in N=3: (.*)$", results, re.M)
+    assert change is not None and "k8s patch httproutes x1" in change.group(1), change
+    assert "k8s list pods x1" in change.group(1), change.group(1)
+    refresh = re.search(r"^- Gateway API: API calls for refresh, N=3: (.*)$", results, re.M)
+    assert refresh is not None and "k8s get httproutes x6" in refresh.group(1), refresh
+    assert "pods" not in refresh.group(1), refresh.group(1)
     assert "## Budget" in results

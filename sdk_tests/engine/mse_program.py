@@ -97,7 +97,9 @@ def import_service(client: Any, gateway_id: str, namespace: str) -> int:
     return int(found["Result"][0]["Id"])
 
 
-def add_legacy_route(client: Any, gateway_id: str, namespace: str, name: str = "legacy-demo") -> int:
+def add_legacy_route(
+    client: Any, gateway_id: str, namespace: str, name: str = "legacy-demo", path: str = "/demo"
+) -> int:
     """A route made by hand before pulumi-canary: the whole Service, no versions."""
     service_id = import_service(client, gateway_id, namespace)
     route_id = int(
@@ -109,7 +111,7 @@ def add_legacy_route(client: Any, gateway_id: str, namespace: str, name: str = "
                 "Name": name,
                 "DestinationType": "Single",
                 "Description": "made by the platform team",
-                "Predicates": {"PathPredicates": {"Path": "/demo", "Type": "PRE", "IgnoreCase": False}},
+                "Predicates": {"PathPredicates": {"Path": path, "Type": "PRE", "IgnoreCase": False}},
                 "Services": [
                     {
                         "ServiceId": service_id,

@@ -31,6 +31,9 @@ def test_an_existing_route_is_adopted_and_restored_as_it_was(
     adopt_by: str, inline_stack, stack_env, program: Program, console: Any, emulator: EmulatorServer,
     gateway_id: str, namespace: str, workload: Workload,
 ) -> None:
+    # Listed first, and found too by a gateway whose Name and Path filters match substrings.
+    decoy_id = add_legacy_route(console, gateway_id, namespace, "legacy-demo-archive", "/demo-archive")
+    decoy = legacy_shape(route_detail(console, gateway_id, decoy_id))
     route_id = add_legacy_route(console, gateway_id, namespace)
     before = legacy_shape(route_detail(console, gateway_id, route_id))
     if adopt_by == "name":
@@ -39,8 +42,10 @@ def test_an_existing_route_is_adopted_and_restored_as_it_was(
 
     up = stack.up(**QUIET)
     assert up.outputs["route_id"].value == str(route_id), "the existing route is adopted, not duplicated"
-    assert route_weights(emulator, gateway_id) == {"v1": 100, "v2": 0}
-    assert route_detail(console, gateway_id, route_id)["Description"].startswith("pulumi-canary:")
+    adopted = route_detail(console, gateway_id, route_id)
+    assert {entry["Version"]: entry["Percent"] for entry in adopted["RouteServices"]} == {"v1": 100, "v2": 0}
+    assert adopted["Status"] == 3 and adopted["Description"].startswith("pulumi-canary:")
+    assert legacy_shape(route_detail(console, gateway_id, decoy_id)) == decoy, "another route is not touched"
 
     stack.destroy(**QUIET)
     after = route_detail(console, gateway_id, route_id)
