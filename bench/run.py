@@ -3,11 +3,11 @@
 For N CanaryPolicy+TrafficSplit pairs on a gateway, ``pulumi preview`` and ``pulumi up`` wall times are
 set next to the floor: 2N no-op dynamic resources with the same properties, in the same run, on the same
 engine. Then, in the stack of N pairs: one weight change (time and API calls, from the emulator's and the
-apiserver's request logs), and ``pulumi refresh``. For the Gateway API at the largest N, a second
-reference: the floor plus the objects alone (``bench.objects_only``), which splits the gap to the floor
-into what the cluster costs for the objects and what the plugin's reads and work cost. Also: ``import
-pulumi_canary`` against ``import pulumi``, and the state size per resource. Each figure is
-min/median/max over repeated runs.
+apiserver's request logs), and ``pulumi refresh`` (time, and the API calls of one). For the Gateway API
+at the largest N, a second reference: the floor plus the objects alone (``bench.objects_only``), which
+splits the gap to the floor into what the cluster costs for the objects and what the plugin's reads and
+work cost. Also: ``import pulumi_canary`` against ``import pulumi``, and the state size per resource.
+Each figure is min/median/max over repeated runs.
 
 ``python -m bench.run`` writes bench/RESULTS.md; ``--quick`` (used by the test suite) runs tiny sizes once
 and writes to the path given by ``--output``.
@@ -397,7 +397,6 @@ def measure_scale(
                 # The engine configures a refresh's provider from the state, which the counted `up` just
                 # wrote: this refresh reaches the cluster as the audited identity too.
                 refresh_calls = counted_run(stack.refresh, stack, kind, emulator, cluster)
-            if attempt == 0:
                 label = {"mse": "MSE", "gateway_api": "Gateway API"}[kind]
                 state_figures(stack, count, figures, label, floor_entry)
         stack.destroy(**QUIET)

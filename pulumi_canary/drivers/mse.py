@@ -705,7 +705,8 @@ class MseDriver:
             self._delete_route_detail(existing)
 
     def live(self, match: RouteMatchSpec, route_id: str | None, *, readiness: bool = True) -> LiveRoute:
-        # ``readiness`` is not needed: the versions' ready endpoints come in the answer that defines them.
+        # ``readiness`` changes nothing here: GetGatewayServiceDetail answers versions and ready endpoints
+        # together.
         route = self.route_detail(route_id) if route_id else None
         if route is None:
             found = self.find_route(match)
