@@ -1,10 +1,10 @@
 """Build (or reuse) every external tool the rig needs, from package registries only.
 
-Nothing here downloads from anywhere but the Go module proxy and PyPI: the Pulumi CLI, etcd,
-kube-apiserver and friends, and kwok are compiled from Go modules through small generated wrapper
-modules; the Gateway API and Istio CRDs are read from their Go module zips. Each piece lands in its
-own folder under the tools directory, keyed by version, with a stamp file written last, so a run that
-was interrupted simply builds that piece again.
+Nothing here downloads from anywhere but the Go module proxy, PyPI and Debian's apt: the Pulumi CLI,
+etcd, kube-apiserver and friends, kwok and Traefik are compiled from Go modules through small generated
+wrapper modules; the Gateway API and Istio CRDs are read from their Go module zips; Prometheus is taken
+out of Debian's package. Each piece lands in its own folder under the tools directory, keyed by
+version, with a stamp file written last, so a run that was interrupted simply builds that piece again.
 
 Usage: ``python3 -m rig.tools [--print-env]`` (stdlib only: it runs before the virtualenv exists).
 """
@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from rig import traefik_build
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PULUMI_VERSION = "v3.274.1"
@@ -31,6 +33,10 @@ ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.7.0"
 GATEWAY_API_VERSION = "v1.6.3"
 ISTIO_API_VERSION = "v1.32.0"
+TRAEFIK_MODULE = "github.com/traefik/traefik/v3"
+TRAEFIK_VERSION = "v3.7.13"
+# Debian bookworm's package; `apt-get download` is asked for exactly this version.
+PROMETHEUS_DEBIAN_VERSION = "2.42.0+ds-5+deb12u1"
 # Optional (only examples/with-pulumi-kubernetes needs it): the pulumi-kubernetes provider plugin. The Go
 # module proxy serves a single pseudo-version of provider/v4; the plugin reports the version of the Python
 # SDK pinned in the `dev` extra, so the engine's version check and the SDK agree.
@@ -219,12 +225,71 @@ def build_pulumi_kubernetes(out: Path) -> None:
     shutil.rmtree(work)
 
 
+def build_traefik(out: Path) -> None:
+    """``traefik``, with the stand-ins of ``rig.traefik_build`` for what the module proxy refuses."""
+    work = out / "wrapper"
+    work.mkdir()
+    lego = Path(download(traefik_build.LEGO_MODULE, traefik_build.LEGO_VERSION, work)["Dir"])
+    replaces = traefik_build.write_stand_ins(work, lego)
+    main = f"{TRAEFIK_MODULE}/cmd/traefik"
+    write_wrapper(work, {TRAEFIK_MODULE: TRAEFIK_VERSION, **traefik_build.TEST_ONLY_PINS}, [main], replaces)
+    version_flag = f"-X {TRAEFIK_MODULE}/pkg/version.Version={TRAEFIK_VERSION}"
+    go_build(work, main, out / "traefik", f"-s -w {version_flag}")
+    shutil.rmtree(work)
+
+
+def build_prometheus(out: Path) -> None:
+    """``prometheus`` and ``promtool`` out of Debian's package: extracted, never installed (no service)."""
+    work = out / "deb"
+    work.mkdir()
+    package = download_prometheus_deb(work)
+    debian_tool(["dpkg-deb", "-x", str(package), str(work / "root")])
+    for name in ("prometheus", "promtool"):
+        shutil.copy2(work / "root" / "usr" / "bin" / name, out / name)
+    shutil.rmtree(work)
+
+
+def download_prometheus_deb(folder: Path) -> Path:
+    wanted = f"prometheus={PROMETHEUS_DEBIAN_VERSION}"
+    error = apt_download(wanted, folder)
+    if "Unable to locate package" in error or "was not found" in error:
+        # Package lists that are missing (never updated) or older than the pinned version.
+        debian_tool(["apt-get", "update"])
+        error = apt_download(wanted, folder)
+    if error:
+        raise SystemExit(f"[rig] apt cannot give {wanted}: {error}")
+    return next(folder.glob("prometheus_*.deb"))
+
+
+def apt_download(package: str, folder: Path) -> str:
+    """Empty on success, else apt's last error line."""
+    result = run_in_c_locale(["apt-get", "download", package], folder)
+    if result.returncode == 0:
+        return ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("E:")]
+    return errors[-1] if errors else result.stderr.strip()
+
+
+def debian_tool(args: list[str]) -> None:
+    result = run_in_c_locale(args, None)
+    if result.returncode != 0:
+        raise SystemExit(f"[rig] {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+
+
+def run_in_c_locale(args: list[str], cwd: Path | None) -> subprocess.CompletedProcess[str]:
+    # English messages: apt_download recognises an unknown package by its error text.
+    env = {**os.environ, "LC_ALL": "C"}
+    return subprocess.run(args, cwd=cwd, env=env, check=False, capture_output=True, text=True)
+
+
 PULUMI = Component("pulumi", PULUMI_VERSION, build_pulumi)
 KUBERNETES = Component("kubernetes", KUBERNETES_VERSION, build_kubernetes)
 ETCD = Component("etcd", ETCD_VERSION, build_etcd)
 KWOK = Component("kwok", KWOK_VERSION, build_kwok)
 CRDS = Component("crds", f"gateway-api-{GATEWAY_API_VERSION}-istio-{ISTIO_API_VERSION}", copy_crds)
-COMPONENTS = (PULUMI, ETCD, KUBERNETES, KWOK, CRDS)
+TRAEFIK = Component("traefik", TRAEFIK_VERSION, build_traefik)
+PROMETHEUS = Component("prometheus", PROMETHEUS_DEBIAN_VERSION, build_prometheus)
+COMPONENTS = (PULUMI, ETCD, KUBERNETES, KWOK, CRDS, TRAEFIK, PROMETHEUS)
 # Built on demand (``python3 -m rig.tools --with pulumi-kubernetes``), never by ``make setup``.
 PULUMI_KUBERNETES = Component(
     "pulumi-kubernetes", f"{PULUMI_KUBERNETES_VERSION}-{PULUMI_KUBERNETES_SOURCE}", build_pulumi_kubernetes
