@@ -1,11 +1,15 @@
 # The two commands of the README: `make demo` (the main job) and `make test`.
 # Both run `setup` first: a virtualenv with the package, and the tools built from Go modules
 # (cached under .tools/, keyed by version; the first run takes a while).
+# Then they run inside a private network namespace (rig/netns.py, needs root), where kwok's pod IPs
+# are local addresses that real requests can reach. It has no route out: whatever needs a package
+# registry is built before entering it.
 
 PYTHON ?= python3
 VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+IN_NETNS := $(VENV_PYTHON) -m rig.netns
 
 .PHONY: setup demo test lint cluster bench
 
@@ -19,10 +23,12 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 demo: setup
-	$(VENV_PYTHON) -m rig.demo
+	$(IN_NETNS) $(VENV_PYTHON) -m rig.demo
 
+# examples/with-pulumi-kubernetes needs the optional pulumi-kubernetes plugin: built here, outside.
 test: setup lint
-	$(VENV_PYTHON) -m pytest
+	$(VENV_PYTHON) -m rig.tools --with pulumi-kubernetes
+	$(IN_NETNS) $(VENV_PYTHON) -m pytest
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check pulumi_canary rig bench sdk_tests examples __main__.py

@@ -16,6 +16,7 @@ from lightkube.resources.core_v1 import Service
 
 from pulumi_canary.emulator import EmulatorServer
 from rig import tools
+from rig.netns import in_private_namespace
 from sdk_tests.engine.mse_program import gateway_routes, route_weights
 from sdk_tests.examples.conftest import QUIET, configure
 
@@ -24,7 +25,15 @@ NAME = "demo-service"
 
 @pytest.fixture(scope="session")
 def kubernetes_plugin() -> Path:
-    """The folder holding ``pulumi-resource-kubernetes`` (built here once, then cached)."""
+    """The folder holding ``pulumi-resource-kubernetes`` (built once, then cached): ``make test`` builds it
+    before the tests enter their network namespace, which has no route to the Go module proxy."""
+    if in_private_namespace() and not tools.PULUMI_KUBERNETES.is_ready():
+        pytest.fail(
+            "the pulumi-kubernetes plugin is not built, and the private network namespace cannot reach the "
+            "Go module proxy: run `make test`, or `.venv/bin/python -m rig.tools --with pulumi-kubernetes` "
+            "before entering the namespace",
+            pytrace=False,
+        )
     return tools.PULUMI_KUBERNETES.ensure() / "bin"
 
 
