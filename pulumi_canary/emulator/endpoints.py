@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from lightkube import Client
 
-__all__ = ["EndpointSource", "KubernetesEndpoints", "StaticEndpoints", "WatchedEndpoints"]
+__all__ = [
+    "AddressSource",
+    "EndpointSource",
+    "KubernetesEndpoints",
+    "PodAddress",
+    "StaticEndpoints",
+    "WatchedEndpoints",
+]
 
 RELIST_PAUSE_SECONDS = 1.0
 
@@ -161,15 +168,43 @@ class KubernetesEndpoints:
 
 
 @dataclass(frozen=True)
+class PodAddress:
+    """Where a ready pod serves one port of a Service: its IP, the target port, and its labels."""
+
+    ip: str
+    port: int
+    labels: Mapping[str, str]
+
+
+@runtime_checkable
+class AddressSource(Protocol):
+    """What a data plane asks a cluster: the addresses behind one port of a Service."""
+
+    def ready_addresses(self, namespace: str, service_name: str, port: int) -> list[PodAddress] | None:
+        """The ready pods' addresses for the Service's ``port``; ``None`` if the Service does not exist."""
+        ...
+
+
+@dataclass(frozen=True)
 class _ServiceFacts:
     selector: dict[str, str]
     ports: list[int]
+    # Service port -> the pods' port, a number or the name of a container port.
+    target_ports: dict[int, int | str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class _PodFacts:
     labels: dict[str, str]
     ready: bool
+    ip: str | None = None
+    named_ports: dict[str, int] = field(default_factory=dict)
+
+    def address(self, target: int | str) -> PodAddress | None:
+        port = self.named_ports.get(target) if isinstance(target, str) else target
+        if self.ip is None or port is None:
+            return None
+        return PodAddress(self.ip, port, self.labels)
 
 
 class WatchedEndpoints:
@@ -240,6 +275,19 @@ class WatchedEndpoints:
             if service is not None:
                 return list(service.ports)
         return self._direct.service_ports(namespace, service_name)
+
+    def ready_addresses(self, namespace: str, service_name: str, port: int) -> list[PodAddress] | None:
+        """From the watched copy only: a data plane learns of a new Service when its watch does."""
+        with self._lock:
+            service = self._services.get((namespace, service_name))
+            if service is None:
+                return None
+            target = service.target_ports.get(port)
+            if target is None or not service.selector:
+                return []
+            pods = self._pods.get(namespace, {}).values()
+            selected = (pod for pod in pods if pod.ready and _selects(service.selector, pod.labels))
+            return [address for pod in selected if (address := pod.address(target)) is not None]
 
     # ---- keeping the copy ----------------------------------------------------------------------------
 
@@ -312,12 +360,22 @@ def _key(item: Any) -> tuple[str, str]:
 def _service_facts(service: Any) -> _ServiceFacts:
     spec = service.spec
     selector = dict(spec.selector or {}) if spec else {}
-    ports = [port.port for port in (spec.ports or [])] if spec else []
-    return _ServiceFacts(selector=selector, ports=ports)
+    declared = (spec.ports or []) if spec else []
+    # An unset targetPort means the same number as the Service port.
+    targets = {port.port: port.targetPort if port.targetPort is not None else port.port for port in declared}
+    return _ServiceFacts(selector=selector, ports=[port.port for port in declared], target_ports=targets)
 
 
 def _pod_facts(pod: Any) -> _PodFacts:
-    return _PodFacts(labels=dict(pod.metadata.labels or {}), ready=_is_ready(pod))
+    containers = pod.spec.containers if pod.spec else []
+    named = {
+        port.name: port.containerPort
+        for container in containers
+        for port in (container.ports or [])
+        if port.name
+    }
+    ip = pod.status.podIP if pod.status else None
+    return _PodFacts(labels=dict(pod.metadata.labels or {}), ready=_is_ready(pod), ip=ip, named_ports=named)
 
 
 def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:

@@ -52,6 +52,7 @@ __all__ = [
     "RouteInput",
     "RouteService",
     "RouteStatus",
+    "ServedRoute",
     "ServiceDetail",
     "ServiceSource",
     "ServiceVersion",
@@ -680,6 +681,8 @@ class GatewayRoute:
     status: RouteStatus
     gmt_create: str
     gmt_modified: str
+    # What the data plane serves: the spec as last applied (an edit changes nothing until applied).
+    published: RouteInput | None = None
 
     @property
     def name(self) -> str:
@@ -737,6 +740,16 @@ class GatewayRoute:
             "GmtModified",
         )
         return {key: full[key] for key in keys}
+
+
+@dataclass(frozen=True)
+class ServedRoute:
+    """A published route as the data plane serves it, with the services its destinations name."""
+
+    id: int
+    gateway_unique_id: str
+    spec: RouteInput
+    services: Mapping[int, GatewayService]
 
 
 def _compact_json(value: Any) -> str:
@@ -819,6 +832,7 @@ class MseBackend:
         self._clock = clock
         self.default_endpoints = endpoints
         self._clusters: dict[str, EndpointSource] = {}
+        self._listeners: list[Callable[[], None]] = []
         self.reset()
 
     # ------------------------------------------------------------ administration
@@ -834,6 +848,30 @@ class MseBackend:
             self._source_ids = itertools.count(101)
             self._service_ids = itertools.count(1001)
             self._route_ids = itertools.count(5001)
+        self._notify()
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (with no lock held) after every change of what the data plane serves."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _notify(self) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
+
+    def served_routes(self) -> list[ServedRoute]:
+        """The published routes, each with the services it names as they are now."""
+        with self._lock:
+            served = []
+            for route in self._routes.values():
+                if route.published is None:
+                    continue
+                ids = {entry.service_id for entry in route.published.services}
+                services = {id_: copy.deepcopy(self._services[id_]) for id_ in ids if id_ in self._services}
+                served.append(ServedRoute(route.id, route.gateway_unique_id, route.published, services))
+            return served
 
     def connect_cluster(self, cluster_id: str, endpoints: EndpointSource) -> None:
         """Answer endpoint questions about ``cluster_id`` (a service source's Address) from ``endpoints``."""
@@ -1137,7 +1175,8 @@ class MseBackend:
             index = self._version_index(service, version.name)
             service.versions[index] = version
             service.gmt_modified = self._stamp()
-            return service.id
+        self._notify()
+        return service_id
 
     def delete_gateway_service_version(
         self, gateway_unique_id: str, service_id: int, version_name: str
@@ -1157,7 +1196,8 @@ class MseBackend:
                 )
             del service.versions[index]
             service.gmt_modified = self._stamp()
-            return service.id
+        self._notify()
+        return service_id
 
     @staticmethod
     def _version_index(service: GatewayService, name: str) -> int:
@@ -1203,7 +1243,9 @@ class MseBackend:
             # The real route passes through PUBLISHING (2) while the data plane converges; the
             # emulated one converges at once, so callers never observe it.
             route.status = RouteStatus.PUBLISHED
+            route.published = route.spec
             route.gmt_modified = self._stamp()
+        self._notify()
 
     def offline_gateway_route(self, gateway_unique_id: str, route_id: int) -> None:
         with self._lock:
@@ -1212,7 +1254,9 @@ class MseBackend:
                 raise IllegalRequestError(f"route {route_id} is not published")
             # UNPUBLISHING (5) is instantaneous here, like PUBLISHING.
             route.status = RouteStatus.UNPUBLISHED
+            route.published = None
             route.gmt_modified = self._stamp()
+        self._notify()
 
     def delete_gateway_route(self, gateway_unique_id: str, route_id: int) -> GatewayRoute:
         with self._lock:
