@@ -12,6 +12,10 @@ from .providers import CanaryPolicyProvider, TrafficSplitProvider
 from .state_keys import OWNER_KEY
 
 Gateway = MseGateway | GatewayApi | Istio
+# What a TrafficSplit takes from its policy's declaration (its delete drains as the policy says).
+SPLIT_INPUTS = (
+    "gateway", "service", "route", "label_key", "stable_version", "canary_version", "drain_seconds",
+)
 
 
 class CanaryPolicy(Resource, module="canary", name="CanaryPolicy"):
@@ -60,6 +64,7 @@ class CanaryPolicy(Resource, module="canary", name="CanaryPolicy"):
         canary_deployment: CanaryDeployment | None = None,
         readiness_timeout_seconds: pulumi.Input[int] | None = None,
         allow_unready: pulumi.Input[bool] | None = None,
+        drain_seconds: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         owner = f"{pulumi.get_project()}/{pulumi.get_stack()}/{resource_name}"
@@ -73,6 +78,7 @@ class CanaryPolicy(Resource, module="canary", name="CanaryPolicy"):
             "canary_deployment": canary_deployment.to_props() if canary_deployment else None,
             "readiness_timeout_seconds": readiness_timeout_seconds,
             "allow_unready": allow_unready,
+            "drain_seconds": drain_seconds,
             OWNER_KEY: owner,
             "owner": None,
             "route_id": None,
@@ -82,10 +88,10 @@ class CanaryPolicy(Resource, module="canary", name="CanaryPolicy"):
         }
         super().__init__(CanaryPolicyProvider(), resource_name, props, opts)
         # What a TrafficSplit of this policy needs, as declared: known during preview, unlike outputs.
-        self.split_inputs: dict[str, Any] = {
-            key: props[key]
-            for key in ("gateway", "service", "route", "label_key", "stable_version", "canary_version")
-        } | {"policy": owner, OWNER_KEY: owner}
+        self.split_inputs: dict[str, Any] = {key: props[key] for key in SPLIT_INPUTS} | {
+            "policy": owner,
+            OWNER_KEY: owner,
+        }
 
 
 class TrafficSplit(Resource, module="canary", name="TrafficSplit"):

@@ -6,6 +6,7 @@ every step is idempotent, so the next ``pulumi up`` re-reads the live state and 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from itertools import groupby
@@ -18,6 +19,7 @@ from ..model import (
     CreateRoute,
     DeleteCanaryDeployment,
     DeleteRoute,
+    Drain,
     EnsureVersion,
     LiveDeployment,
     LiveRoute,
@@ -123,6 +125,8 @@ class Executor:
                 self.gateway.wait_ready(version, minimum, timeout)
             case SetWeights(weights=weights):
                 self.gateway.set_weights(self._route_id(), weights)
+            case Drain(seconds=seconds):
+                time.sleep(seconds)
             case RemoveVersion(name=name):
                 self.gateway.remove_version(name)
             case ApplyCanaryDeployment(

@@ -5,7 +5,9 @@ The same rules hold for every gateway and every plan:
 1. A version is defined before any weight references it (``EnsureVersion`` before ``CreateRoute`` /
    ``SetWeights``).
 2. Traffic moves before anything is removed: a version leaves the route (``SetWeights``) before
-   ``RemoveVersion``, and a Deployment stops receiving traffic before ``DeleteCanaryDeployment``.
+   ``RemoveVersion``, and a Deployment stops receiving traffic before ``DeleteCanaryDeployment``. When
+   the plan itself takes the traffic away, a ``Drain`` comes between, so the gateway has applied the
+   change before the version's pods or definition go.
 3. Every ``SetWeights`` / ``CreateRoute`` sums to 100 and names only existing versions.
 4. A version whose weight rises gets a ``WaitReady`` first, unless the spec says ``allow_unready``.
 5. The Deployment serving the stable version is never deleted; on policy delete it is released.
@@ -29,6 +31,7 @@ from .steps import (
     CreateRoute,
     DeleteCanaryDeployment,
     DeleteRoute,
+    Drain,
     EnsureVersion,
     Plan,
     ReleaseCanaryDeployment,
@@ -97,17 +100,24 @@ def plan_delete_policy(
     restorable = _restorable(live, original)
     keep = _versions_to_keep(live, original if restorable else None, managed)
     steps: list[Step] = []
+    removals: list[Step] = []
     if managed:
         steps.extend(_ensure_versions(spec, live, [spec.stable_version]))
         steps.extend(_move_weights(spec, live, {spec.stable_version: 100}))
     if spec.canary_version in live.versions and spec.canary_version not in keep:
-        steps.append(RemoveVersion(spec.canary_version))
-    steps.extend(_undeploy(spec, live, keep))
+        removals.append(RemoveVersion(spec.canary_version))
+    removals.extend(_undeploy(spec, live, keep))
     if managed:
-        steps.extend(_route_teardown(live, original, restorable))
+        steps.extend(_drain(spec, live.weights, _removed_versions(removals)))
+    steps.extend(removals)
+    teardown = _route_teardown(live, original, restorable) if managed else []
+    steps.extend(teardown)
     route_keeps_stable = managed and original is not None and not restorable  # released on stable
     stable_defined = spec.stable_version in live.versions or managed
     if stable_defined and not route_keeps_stable and spec.stable_version not in keep:
+        if any(isinstance(step, RestoreRoute) for step in teardown):
+            # The restored route no longer lists stable, which served all of it until now.
+            steps.extend(_drain(spec, {spec.stable_version: 100}, [spec.stable_version]))
         steps.append(RemoveVersion(spec.stable_version))
     return tuple(steps)
 
@@ -131,7 +141,8 @@ def plan_delete_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:
     target = {spec.stable_version: 100}
     if spec.canary_version in live.versions:
         target[spec.canary_version] = 0
-    return tuple(_move_weights(spec, live, target))
+    # The policy's delete, which usually comes next, removes the canary: let the gateway drain it first.
+    return (*_move_weights(spec, live, target), *_drain(spec, live.weights, [spec.canary_version]))
 
 
 # ---- the core -------------------------------------------------------------------------------------------
@@ -148,6 +159,7 @@ def _reconcile(spec: CanaryPolicySpec, old: CanaryPolicySpec | None, live: LiveR
         steps.append(CreateRoute(spec.route, target))
     else:
         steps.extend(_move_weights(spec, live, target))
+        steps.extend(_drain(spec, live.weights, [*removed, *doomed]))
     steps.extend(RemoveVersion(version) for version in removed)
     steps.extend(DeleteCanaryDeployment(version) for version in doomed)
     steps.extend(_apply_deployment(spec, live))
@@ -239,6 +251,25 @@ def _move_weights(spec: _VersionedSpec, live: LiveRoute, target: Mapping[str, in
     if dict(live.weights) == dict(target):
         return []
     return [*_waits(spec, live, target), SetWeights(dict(target))]
+
+
+def _drain(spec: _VersionedSpec, weights: Mapping[str, int], versions: Iterable[str]) -> list[Step]:
+    """A ``Drain`` for those of ``versions`` that had traffic (``weights``) before this plan."""
+    serving = tuple(sorted({version for version in versions if weights.get(version, 0) > 0}))
+    if not serving or spec.drain_seconds == 0:
+        return []
+    return [Drain(serving, spec.drain_seconds)]
+
+
+def _removed_versions(steps: Iterable[Step]) -> list[str]:
+    """The versions whose definition or pods these steps take away."""
+    removed: list[str] = []
+    for step in steps:
+        if isinstance(step, RemoveVersion):
+            removed.append(step.name)
+        elif isinstance(step, DeleteCanaryDeployment):
+            removed.append(step.version)
+    return removed
 
 
 def _apply_deployment(spec: CanaryPolicySpec, live: LiveRoute) -> list[Step]:

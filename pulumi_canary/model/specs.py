@@ -38,6 +38,8 @@ PathType = Literal["prefix", "exact", "regex"]
 
 MAX_HOSTNAMES = 16  # the HTTPRoute limit on hostnames
 MAX_READINESS_TIMEOUT_SECONDS = 86_400
+# Longer than the few seconds gateways take to apply a route change (Traefik gathers changes for 2 s).
+DEFAULT_DRAIN_SECONDS = 5
 
 
 class SpecError(ValueError):
@@ -357,6 +359,9 @@ class _VersionedSpec(_Spec):
     """How long to wait for a version's ready endpoints before giving it traffic (0: check once)."""
     allow_unready: bool = False
     """Give traffic to versions without ready endpoints instead of waiting (unsafe; off by default)."""
+    drain_seconds: TimeoutSeconds = DEFAULT_DRAIN_SECONDS
+    """How long to wait after taking traffic off a version before removing its pods or its version, so
+    that the gateway has applied the change and requests on their way have been answered."""
 
     def version_labels(self, version: str) -> dict[str, str]:
         """The pod labels that select ``version``: ``{label_key: version}``."""

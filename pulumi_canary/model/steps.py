@@ -20,6 +20,7 @@ __all__ = [
     "CreateRoute",
     "DeleteCanaryDeployment",
     "DeleteRoute",
+    "Drain",
     "EnsureVersion",
     "Plan",
     "ReleaseCanaryDeployment",
@@ -124,6 +125,19 @@ class SetWeights(Step):
 
     def describe(self) -> str:
         return f"set weights {_percentages(self.weights)}"
+
+
+@dataclass(frozen=True)
+class Drain(Step):
+    """Wait ``seconds`` after taking traffic off ``versions`` and before removing their pods or their
+    version: a gateway applies a route change some time after accepting it, and requests already on
+    their way still reach the old targets."""
+
+    versions: tuple[str, ...]
+    seconds: int
+
+    def describe(self) -> str:
+        return f"wait {self.seconds}s for the gateway to stop sending requests to {', '.join(self.versions)}"
 
 
 @dataclass(frozen=True)

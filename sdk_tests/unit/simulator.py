@@ -1,7 +1,9 @@
 """An in-memory gateway + cluster that executes plan steps and checks safety after every one.
 
 It behaves like a strict driver: it refuses steps that a real gateway would reject or that would hurt
-users (removing a version the route still lists, deleting pods that still get traffic), and it records
+users (removing a version the route still lists, deleting pods that still get traffic, removing either
+of them before a ``Drain`` once the plan took the version's traffic away: a gateway applies a route
+change a moment after accepting it), and it records
 a safety violation whenever a step leaves weights not summing to 100, a weight on an undefined version,
 or a raised weight on a version without ready endpoints.
 """
@@ -16,6 +18,7 @@ from pulumi_canary.model import (
     CreateRoute,
     DeleteCanaryDeployment,
     DeleteRoute,
+    Drain,
     EnsureVersion,
     LiveDeployment,
     LiveRoute,
@@ -52,6 +55,7 @@ class World:
     snapshot: RouteSnapshot | None = None  # what AdoptRoute recorded, kept with the route (an annotation)
     allow_unready: bool = False
     executed: list[Step] = field(default_factory=list)
+    undrained: set[str] = field(default_factory=set)  # lost their traffic in this plan, not drained yet
 
     @classmethod
     def from_live(cls, live: LiveRoute, *, allow_unready: bool = False) -> World:
@@ -117,8 +121,11 @@ class World:
         elif isinstance(step, SetWeights):
             self._require(self.route_id is not None, "SetWeights without a route")
             self._set_weights(step.weights)
+        elif isinstance(step, Drain):
+            self.undrained -= set(step.versions)
         elif isinstance(step, RemoveVersion):
             self._require(step.name not in self.weights, f"removing version {step.name} still on the route")
+            self._require_drained(step.name)
             self.versions.pop(step.name, None)
         elif isinstance(step, ApplyCanaryDeployment):
             self.deployments[step.version] = LiveDeployment(step.deployment.image, step.deployment.replicas)
@@ -128,6 +135,7 @@ class World:
                 not (losing_all_pods and self.weights.get(step.version, 0) > 0),
                 f"deleting the pods of version {step.version} while it has weight",
             )
+            self._require_drained(step.version)
             self.deployments.pop(step.version, None)
         elif isinstance(step, ReleaseCanaryDeployment):
             released = self.deployments.pop(step.version, None)
@@ -135,12 +143,14 @@ class World:
                 self.foreign_ready[step.version] = self.foreign_ready.get(step.version, 0) + released.replicas
         elif isinstance(step, RestoreRoute):
             self._require(self.route_id == step.original.route_id, "restoring another route")
-            self.weights = dict(step.original.data.get("weights", {}))
+            self._replace_weights(dict(step.original.data.get("weights", {})))
             self.owner, self.snapshot = "unowned", None
         elif isinstance(step, ReleaseRoute):
             self.owner, self.snapshot = "unowned", None
         elif isinstance(step, DeleteRoute):
+            # Requests to a deleted route fail whatever happens to its versions: nothing to drain.
             self.route_id, self.owner, self.weights, self.snapshot = None, "unowned", {}, None
+            self.undrained.clear()
         else:
             raise AssertionError(f"unknown step {step!r}")
 
@@ -150,7 +160,17 @@ class World:
             rises = percent > self.weights.get(version, 0)
             if rises and not self.allow_unready and self.ready(version) < 1:
                 raise UnsafeStepError(f"weight of {version} rose to {percent} with no ready endpoints")
-        self.weights = dict(weights)
+        self._replace_weights(dict(weights))
+
+    def _replace_weights(self, weights: dict[str, int]) -> None:
+        self.undrained |= {v for v, percent in self.weights.items() if percent > 0 and weights.get(v, 0) == 0}
+        self.undrained -= {version for version, percent in weights.items() if percent > 0}
+        self.weights = weights
+
+    def _require_drained(self, version: str) -> None:
+        self._require(
+            version not in self.undrained, f"removing version {version} before the gateway drained it"
+        )
 
     @staticmethod
     def _require(condition: bool, message: str) -> None:

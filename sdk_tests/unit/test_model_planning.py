@@ -14,6 +14,7 @@ from pulumi_canary.model import (
     CreateRoute,
     DeleteCanaryDeployment,
     DeleteRoute,
+    Drain,
     EnsureVersion,
     LiveDeployment,
     LiveRoute,
@@ -33,6 +34,7 @@ from pulumi_canary.model import (
     plan_split,
     plan_update_policy,
 )
+from pulumi_canary.model.specs import DEFAULT_DRAIN_SECONDS
 
 from .factories import policy, split
 from .simulator import World
@@ -58,6 +60,10 @@ def live(**changes: Any) -> LiveRoute:
 
 def wait(version: str, timeout: int = 300) -> WaitReady:
     return WaitReady(version, 1, timeout)
+
+
+def drain(*versions: str) -> Drain:
+    return Drain(versions, DEFAULT_DRAIN_SECONDS)
 
 
 def types(plan: Plan) -> list[str]:
@@ -165,6 +171,7 @@ def test_promotion_with_a_new_label_value() -> None:
         EnsureVersion("v3", V3),
         wait("v2"),
         SetWeights({"v2": 100, "v3": 0}),
+        drain("v1"),
         RemoveVersion("v1"),
     )
 
@@ -190,6 +197,7 @@ def test_promotion_chains_policy_owned_deployments() -> None:
         EnsureVersion("v3", V3),
         wait("v2"),
         SetWeights({"v2": 100, "v3": 0}),
+        drain("v1"),
         RemoveVersion("v1"),
         ApplyCanaryDeployment(CanaryDeploymentSpec(image="demo:3.0"), "v3", "v2", V3),
     )
@@ -210,11 +218,13 @@ def test_the_next_promotion_deletes_the_deployment_of_the_retired_version() -> N
         "EnsureVersion",
         "WaitReady",
         "SetWeights",
+        "Drain",
         "RemoveVersion",
         "DeleteCanaryDeployment",
         "ApplyCanaryDeployment",
     ]
     assert DeleteCanaryDeployment("v2") in plan
+    assert drain("v2") in plan
 
 
 def test_rotation_with_a_canary_deployment_over_the_users_stable_pods_is_refused() -> None:
@@ -239,6 +249,7 @@ def test_a_new_canary_without_promotion_resets_to_stable() -> None:
         EnsureVersion("v3", V3),
         wait("v1"),
         SetWeights({"v1": 100, "v3": 0}),
+        drain("v2"),
         RemoveVersion("v2"),
     )
 
@@ -263,7 +274,7 @@ def test_replica_change_applies_the_deployment() -> None:
 def test_dropping_the_canary_deployment_moves_its_traffic_first() -> None:
     old, new = policy(canary_deployment=DEMO2), policy()
     plan = plan_update_policy(old, new, live(deployments={"v2": LiveDeployment("demo:2.0", 1)}))
-    assert plan == (wait("v1"), SetWeights({"v1": 100, "v2": 0}), DeleteCanaryDeployment("v2"))
+    assert plan == (wait("v1"), SetWeights({"v1": 100, "v2": 0}), drain("v2"), DeleteCanaryDeployment("v2"))
 
 
 def test_route_match_change_updates_the_route_and_nothing_else() -> None:
@@ -325,8 +336,17 @@ def test_rollback_returns_all_traffic_to_stable_at_once() -> None:
     assert plan == (wait("v1"), SetWeights({"v1": 100, "v2": 0}))
 
 
-def test_deleting_the_split_is_a_rollback() -> None:
-    assert plan_delete_split(split(), live()) == (wait("v1"), SetWeights({"v1": 100, "v2": 0}))
+def test_deleting_the_split_is_a_rollback_that_drains_the_canary_for_the_policy_delete() -> None:
+    assert plan_delete_split(split(), live()) == (wait("v1"), SetWeights({"v1": 100, "v2": 0}), drain("v2"))
+
+
+def test_deleting_a_split_already_at_zero_has_nothing_to_drain() -> None:
+    assert plan_delete_split(split(), live(weights={"v1": 100, "v2": 0})) == ()
+
+
+def test_drain_seconds_zero_drains_nothing() -> None:
+    plan = plan_delete_split(split(drain_seconds=0), live())
+    assert plan == (wait("v1"), SetWeights({"v1": 100, "v2": 0}))
 
 
 def test_deleting_the_split_after_the_policy_is_gone_does_nothing() -> None:
@@ -349,6 +369,7 @@ def test_delete_moves_traffic_then_removes_canary_then_the_route() -> None:
     assert plan == (
         wait("v1"),
         SetWeights({"v1": 100}),
+        drain("v2"),
         RemoveVersion("v2"),
         DeleteCanaryDeployment("v2"),
         DeleteRoute("rt-1"),
@@ -362,8 +383,10 @@ def test_delete_restores_an_adopted_route() -> None:
     assert plan == (
         wait("v1"),
         SetWeights({"v1": 100}),
+        drain("v2"),
         RemoveVersion("v2"),
         RestoreRoute(original),
+        drain("v1"),
         RemoveVersion("v1"),
     )
 
@@ -378,7 +401,9 @@ def test_delete_keeps_versions_the_restored_route_needs() -> None:
 def test_an_adopted_route_whose_original_target_is_gone_is_released_on_stable() -> None:
     original = RouteSnapshot("rt-1", ("v0",), {"weights": {"v0": 100}})
     plan = plan_delete_policy(policy(), live(), original)
-    assert plan == (wait("v1"), SetWeights({"v1": 100}), RemoveVersion("v2"), ReleaseRoute("rt-1"))
+    assert plan == (
+        wait("v1"), SetWeights({"v1": 100}), drain("v2"), RemoveVersion("v2"), ReleaseRoute("rt-1")
+    )
 
 
 def test_delete_releases_a_policy_owned_deployment_that_serves_stable() -> None:
