@@ -48,6 +48,7 @@ READ_TIMEOUT_ENV = "PULUMI_CANARY_MSE_READ_TIMEOUT_SECONDS"
 # Route Status values: 2 publishing and 3 published serve what the route says; 0 (never published) and
 # 4 (edited, not published) do not: the gateway serves the last published edit, or nothing.
 PUBLISHED_STATUSES = (2, 3)
+EDITED_NOT_PUBLISHED = 4
 # Error codes that say "try again later" whatever the HTTP status (MSE answers some with 400 or 200).
 TRANSIENT_CODE_PREFIXES = (
     "Throttling",
@@ -723,8 +724,10 @@ class MseDriver:
             owner=owner,
             versions=versions,
             # An edit that was never published (ApplyGatewayRoute failed) is not what the gateway serves:
-            # report no weights, so that the plan writes and publishes them again.
+            # report no weights, so that the plan writes and publishes them again, and say that what it
+            # does serve is unknown, so that nothing is removed without a drain.
             weights=self._route_weights(route) if route.get("Status") in PUBLISHED_STATUSES else {},
+            unapplied_edit=route.get("Status") == EDITED_NOT_PUBLISHED,
             ready_endpoints=ready,
             original=decode_restore_copy(route.get("Description"), found_id) if owner == "self" else None,
         )

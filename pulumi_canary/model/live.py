@@ -83,6 +83,9 @@ class LiveRoute:
     - ``original``: the pre-adoption snapshot when the driver stores it WITH the route (an annotation on
       an HTTPRoute or VirtualService). Outputs are lost when a create fails after ``AdoptRoute``, so
       without this a later delete could not tell an adopted route from a created one.
+    - ``unapplied_edit``: the route was edited but the edit never took effect (an MSE route whose
+      ApplyGatewayRoute failed): the gateway still serves an earlier state whose weights are unknown, so
+      any version may still receive traffic.
     """
 
     route_id: str | None = None
@@ -92,6 +95,7 @@ class LiveRoute:
     ready_endpoints: Mapping[str, int] = field(default_factory=dict)
     deployments: Mapping[str, LiveDeployment] = field(default_factory=dict)
     original: RouteSnapshot | None = None
+    unapplied_edit: bool = False
 
     @property
     def exists(self) -> bool:
@@ -101,6 +105,10 @@ class LiveRoute:
     def weight(self, version: str) -> int:
         """The route's percentage for ``version`` (0 when it is not on the route)."""
         return self.weights.get(version, 0)
+
+    def may_serve(self, version: str) -> bool:
+        """Whether the gateway may send ``version`` requests now (its weight, or an unapplied edit)."""
+        return self.weight(version) > 0 or (self.exists and self.unapplied_edit)
 
     def ready(self, version: str) -> int:
         """Ready endpoints of ``version`` (0 when unknown)."""

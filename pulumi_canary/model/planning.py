@@ -108,7 +108,7 @@ def plan_delete_policy(
         removals.append(RemoveVersion(spec.canary_version))
     removals.extend(_undeploy(spec, live, keep))
     if managed:
-        steps.extend(_drain(spec, live.weights, _removed_versions(removals)))
+        steps.extend(_drain(spec, live, _removed_versions(removals)))
     steps.extend(removals)
     teardown = _route_teardown(live, original, restorable) if managed else []
     steps.extend(teardown)
@@ -117,7 +117,7 @@ def plan_delete_policy(
     if stable_defined and not route_keeps_stable and spec.stable_version not in keep:
         if any(isinstance(step, RestoreRoute) for step in teardown):
             # The restored route no longer lists stable, which served all of it until now.
-            steps.extend(_drain(spec, {spec.stable_version: 100}, [spec.stable_version]))
+            steps.extend(_drain_all(spec, [spec.stable_version]))
         steps.append(RemoveVersion(spec.stable_version))
     return tuple(steps)
 
@@ -142,7 +142,7 @@ def plan_delete_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:
     if spec.canary_version in live.versions:
         target[spec.canary_version] = 0
     # The policy's delete, which usually comes next, removes the canary: let the gateway drain it first.
-    return (*_move_weights(spec, live, target), *_drain(spec, live.weights, [spec.canary_version]))
+    return (*_move_weights(spec, live, target), *_drain(spec, live, [spec.canary_version]))
 
 
 # ---- the core -------------------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def _reconcile(spec: CanaryPolicySpec, old: CanaryPolicySpec | None, live: LiveR
         steps.append(CreateRoute(spec.route, target))
     else:
         steps.extend(_move_weights(spec, live, target))
-        steps.extend(_drain(spec, live.weights, [*removed, *doomed]))
+        steps.extend(_drain(spec, live, [*removed, *doomed]))
     steps.extend(RemoveVersion(version) for version in removed)
     steps.extend(DeleteCanaryDeployment(version) for version in doomed)
     steps.extend(_apply_deployment(spec, live))
@@ -253,9 +253,13 @@ def _move_weights(spec: _VersionedSpec, live: LiveRoute, target: Mapping[str, in
     return [*_waits(spec, live, target), SetWeights(dict(target))]
 
 
-def _drain(spec: _VersionedSpec, weights: Mapping[str, int], versions: Iterable[str]) -> list[Step]:
-    """A ``Drain`` for those of ``versions`` that had traffic (``weights``) before this plan."""
-    serving = tuple(sorted({version for version in versions if weights.get(version, 0) > 0}))
+def _drain(spec: _VersionedSpec, live: LiveRoute, versions: Iterable[str]) -> list[Step]:
+    """A ``Drain`` for those of ``versions`` the gateway may have been serving before this plan."""
+    return _drain_all(spec, [version for version in versions if live.may_serve(version)])
+
+
+def _drain_all(spec: _VersionedSpec, versions: Iterable[str]) -> list[Step]:
+    serving = tuple(sorted(set(versions)))
     if not serving or spec.drain_seconds == 0:
         return []
     return [Drain(serving, spec.drain_seconds)]

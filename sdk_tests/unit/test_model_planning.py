@@ -227,6 +227,23 @@ def test_the_next_promotion_deletes_the_deployment_of_the_retired_version() -> N
     assert drain("v2") in plan
 
 
+def test_after_an_unapplied_edit_every_removed_version_is_drained() -> None:
+    # An MSE route edited but never published: the gateway serves an earlier state whose weights are
+    # unknown, so v2 may still have traffic although the route reports none.
+    old = policy(stable_version="v2", canary_version="v3", canary_deployment={"image": "demo:3.0"})
+    new = policy(stable_version="v3", canary_version="v4", canary_deployment={"image": "demo:4.0"})
+    state = live(
+        versions={"v2": V2, "v3": V3},
+        weights={},
+        unapplied_edit=True,
+        ready_endpoints={"v2": 1, "v3": 1},
+        deployments={"v2": LiveDeployment("demo:2.0", 1), "v3": LiveDeployment("demo:3.0", 1)},
+    )
+    plan = plan_update_policy(old, new, state)
+    order = [SetWeights({"v3": 100, "v4": 0}), drain("v2"), RemoveVersion("v2"), DeleteCanaryDeployment("v2")]
+    assert [plan.index(step) for step in order] == sorted(plan.index(step) for step in order)
+
+
 def test_rotation_with_a_canary_deployment_over_the_users_stable_pods_is_refused() -> None:
     old = policy(canary_deployment=DEMO2)
     new = policy(stable_version="v2", canary_version="v1", canary_deployment=DEMO2)
