@@ -11,7 +11,7 @@ VENV_PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 IN_NETNS := $(VENV_PYTHON) -m rig.netns
 
-.PHONY: setup demo test lint cluster bench
+.PHONY: setup demo test lint cluster rig bench
 
 setup: $(INSTALLED)
 	$(VENV_PYTHON) -m rig.tools
@@ -36,6 +36,10 @@ lint: $(INSTALLED)
 
 cluster: setup
 	$(VENV_PYTHON) -m rig.cluster --workdir .demo/cluster
+
+# The cluster plus the data plane (pod backends, Traefik, the MSE emulator, Prometheus), by hand.
+rig: setup
+	$(IN_NETNS) $(VENV_PYTHON) -m rig.serve
 
 bench: setup
 	$(VENV_PYTHON) -m bench.run

@@ -27,15 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from rig import tools, workspace
-from rig.backends import Backends
-from rig.cluster import LocalCluster
 from rig.gateway import Traefik
 from rig.load import LoadRun
+from rig.serve import ACCESS_KEY_ID, ACCESS_KEY_SECRET, running_rig
 
 DEMO_DIR = tools.ROOT / ".demo"
 NAMESPACE = "demo"
 GATEWAY_ID = "gw-demo0123456789"
-ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI-demo", "demo-secret-not-a-real-key"
 TRAFFIC_LOG = DEMO_DIR / "traffic.jsonl"
 BURST_REQUESTS, BURST_SECONDS = 1000, 30.0
 
@@ -119,27 +117,16 @@ class TrafficProbe:
 
 
 def main() -> None:
-    from pulumi_canary.emulator import EmulatorServer
-    from pulumi_canary.emulator.dataplane import TraefikFileDataPlane
-    from pulumi_canary.emulator.endpoints import WatchedEndpoints
-
     shutil.rmtree(DEMO_DIR, ignore_errors=True)
     DEMO_DIR.mkdir()
     say("starting the local cluster (etcd, kube-apiserver, controllers, scheduler, kwok) and Traefik")
-    with LocalCluster(workdir=DEMO_DIR / "cluster") as cluster:
-        kubeconfig = str(cluster.kubeconfig_path)
-        with Backends(kubeconfig), Traefik(cluster, DEMO_DIR / "traefik") as traefik, WatchedEndpoints(
-            kubeconfig
-        ) as endpoints, EmulatorServer(
-            credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, endpoints=endpoints
-        ) as emulator, TraefikFileDataPlane(emulator.backend, traefik.dynamic_dir):
-            emulator.seed_gateway(GATEWAY_ID)
-            emulator.seed_service_source(GATEWAY_ID, "c-demo")
-            print(f"MSE emulator on http://{emulator.endpoint}, gateway {GATEWAY_ID}; "
-                  f"its routes served by Traefik on {traefik.mse_url}")
-            say("1. demo-service runs with a Deployment whose pods carry version=v1")
-            deploy_demo_service(kubeconfig)
-            run_steps(emulator, kubeconfig, TrafficProbe(traefik))
+    with running_rig(DEMO_DIR, gateway_id=GATEWAY_ID, with_prometheus=False) as rig:
+        emulator, traefik = rig.emulator, rig.traefik
+        print(f"MSE emulator on http://{emulator.endpoint}, gateway {GATEWAY_ID}; "
+              f"its routes served by Traefik on {traefik.mse_url}")
+        say("1. demo-service runs with a Deployment whose pods carry version=v1")
+        deploy_demo_service(str(rig.cluster.kubeconfig_path))
+        run_steps(emulator, str(rig.cluster.kubeconfig_path), TrafficProbe(traefik))
     say(f"demo finished; the traffic of each step is in {TRAFFIC_LOG.relative_to(tools.ROOT)}")
 
 

@@ -188,6 +188,17 @@ class Traefik:
             time.sleep(0.1)
         raise TimeoutError(f"Traefik serves {served} on {contains!r}, not {wanted}, after {timeout:.0f}s")
 
+    def wait_for_no_router(self, provider: str, contains: Sequence[str], timeout: float = 30.0) -> None:
+        """Until Traefik has no router of ``provider`` whose rule contains every one of ``contains``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not [router for router in self.routers() if _matches(router, provider, contains)]:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(
+            f"Traefik still serves a {provider} router with {list(contains)} after {timeout:.0f}s"
+        )
+
     def wait_for_router(
         self, provider: str, contains: Sequence[str], timeout: float = 30.0
     ) -> dict[str, Any]:
@@ -197,13 +208,17 @@ class Traefik:
         while time.monotonic() < deadline:
             try:
                 for router in self.routers():
-                    rule = router.get("rule", "")
-                    if router.get("provider") == provider and all(part in rule for part in contains):
+                    if _matches(router, provider, contains):
                         return router
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.1)
         raise TimeoutError(f"Traefik loaded no {provider} router with {list(contains)} within {timeout:.0f}s")
+
+
+def _matches(router: Mapping[str, Any], provider: str, contains: Sequence[str]) -> bool:
+    rule = str(router.get("rule", ""))
+    return router.get("provider") == provider and all(part in rule for part in contains)
 
 
 def install_gateway(kubeconfig: Path, port: int) -> None:

@@ -22,6 +22,21 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
+def private_network() -> None:
+    """Requests to pod IPs (10.244.0.0/16) work only inside the network namespace of ``rig.netns``:
+    outside it a test that needs them fails (it does not skip), naming the way in."""
+    from rig.netns import in_private_namespace
+
+    if not in_private_namespace():
+        pytest.fail(
+            "this test sends requests to pod IPs (10.244.0.0/16), which are local only inside the private "
+            "network namespace: run it with `make test`, or "
+            "`.venv/bin/python -m rig.netns .venv/bin/python -m pytest ...`",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """One real control plane for the whole session (etcd, apiserver, controllers, scheduler, kwok)."""
     with LocalCluster(workdir=tmp_path_factory.mktemp("cluster")) as running:

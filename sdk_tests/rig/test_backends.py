@@ -23,20 +23,11 @@ from lightkube.resources.core_v1 import Pod
 
 from rig.backends import DEFAULT_PORT, ERROR_RATE_ANNOTATION, LATENCY_ANNOTATION, Address, Backends, PodInfo
 from rig.load import LoadRun, Summary, read_records
-from rig.netns import in_private_namespace
 
 WAIT_SECONDS = 60.0
 
 
-@pytest.fixture(scope="session", autouse=True)
-def private_network() -> None:
-    if not in_private_namespace():
-        pytest.fail(
-            "these tests send requests to pod IPs (10.244.0.0/16), which are local only inside the private "
-            "network namespace: run them with `make test`, or "
-            "`.venv/bin/python -m rig.netns .venv/bin/python -m pytest ...`",
-            pytrace=False,
-        )
+pytestmark = pytest.mark.usefixtures("private_network")
 
 
 @pytest.fixture(scope="module")

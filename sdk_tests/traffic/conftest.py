@@ -18,21 +18,14 @@ from rig.backends import Backends
 from rig.cluster import LocalCluster
 from rig.gateway import Traefik
 from rig.metrics import Prometheus
-from rig.netns import in_private_namespace
 
 # The engine layer's fixtures (the emulator watching the cluster, a gateway per test, the stable workload).
 from sdk_tests.engine.conftest import console, emulator, gateway_id, stack_env, workload  # noqa: F401
 
 
-@pytest.fixture(scope="session", autouse=True)
-def private_network() -> None:
-    if not in_private_namespace():
-        pytest.fail(
-            "the traffic tests send requests to pod IPs (10.244.0.0/16), which are local only inside the "
-            "private network namespace: run them with `make test`, or "
-            "`.venv/bin/python -m rig.netns .venv/bin/python -m pytest ...`",
-            pytrace=False,
-        )
+@pytest.fixture(autouse=True)
+def _in_private_network(private_network: None) -> None:
+    """Every traffic test needs the namespace (see ``private_network``)."""
 
 
 @pytest.fixture(scope="session")

@@ -26,65 +26,21 @@ from sdk_tests.traffic.release import GATEWAYS, QUIET, Release, Target, add_http
 RATE = 60  # requests per second, from 4 threads
 LOAD_BOUND = {"requests": 60_000, "seconds": 600.0}
 
+V1_V2 = {"stable_version": "v1", "canary_version": "v2"}
+V1_V2_DEPLOYED = {**V1_V2, "canary_deployment": canary.CanaryDeployment(image="demo:2.0")}
+V2_V3_DEPLOYED = {"stable_version": "v2", "canary_version": "v3",
+                  "canary_deployment": canary.CanaryDeployment(image="demo:3.0")}
+V3_V2 = {"stable_version": "v3", "canary_version": "v2"}  # rotation; the v2 Deployment goes with it
+
 # (what changes, the policy's versions and canary Deployment, the split, what the gateway then serves)
 RELEASE: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, int]]] = [
-    ("create the policy", {"stable_version": "v1", "canary_version": "v2"}, None, {"v1": 100}),
-    (
-        "deploy the canary",
-        {
-            "stable_version": "v1",
-            "canary_version": "v2",
-            "canary_deployment": canary.CanaryDeployment(image="demo:2.0"),
-        },
-        None,
-        {"v1": 100},
-    ),
-    (
-        "10% to the canary",
-        {
-            "stable_version": "v1",
-            "canary_version": "v2",
-            "canary_deployment": canary.CanaryDeployment(image="demo:2.0"),
-        },
-        {"canary_weight": 10},
-        {"v1": 90, "v2": 10},
-    ),
-    (
-        "50% to the canary",
-        {
-            "stable_version": "v1",
-            "canary_version": "v2",
-            "canary_deployment": canary.CanaryDeployment(image="demo:2.0"),
-        },
-        {"canary_weight": 50},
-        {"v1": 50, "v2": 50},
-    ),
-    (
-        "promote v2, next canary a new label value v3",
-        {
-            "stable_version": "v2",
-            "canary_version": "v3",
-            "canary_deployment": canary.CanaryDeployment(image="demo:3.0"),
-        },
-        {"canary_weight": 0},
-        {"v2": 100},
-    ),
-    (
-        "10% to v3",
-        {
-            "stable_version": "v2",
-            "canary_version": "v3",
-            "canary_deployment": canary.CanaryDeployment(image="demo:3.0"),
-        },
-        {"canary_weight": 10},
-        {"v2": 90, "v3": 10},
-    ),
-    (
-        "promote v3 by rotation: v2 becomes the canary",
-        {"stable_version": "v3", "canary_version": "v2"},
-        {"canary_weight": 0},
-        {"v3": 100},
-    ),
+    ("create the policy", V1_V2, None, {"v1": 100}),
+    ("deploy the canary", V1_V2_DEPLOYED, None, {"v1": 100}),
+    ("10% to the canary", V1_V2_DEPLOYED, {"canary_weight": 10}, {"v1": 90, "v2": 10}),
+    ("50% to the canary", V1_V2_DEPLOYED, {"canary_weight": 50}, {"v1": 50, "v2": 50}),
+    ("promote v2, next canary a new label value v3", V2_V3_DEPLOYED, {"canary_weight": 0}, {"v2": 100}),
+    ("10% to v3", V2_V3_DEPLOYED, {"canary_weight": 10}, {"v2": 90, "v3": 10}),
+    ("promote v3 by rotation: v2 becomes the canary", V3_V2, {"canary_weight": 0}, {"v3": 100}),
 ]
 
 

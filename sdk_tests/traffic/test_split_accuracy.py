@@ -15,6 +15,7 @@ import pulumi_canary as canary
 from rig.demo import TrafficProbe
 from rig.load import LoadRun
 from sdk_tests.engine.conftest import Workload
+from sdk_tests.engine.mse_program import add_legacy_route, sdk_call
 from sdk_tests.traffic.release import GATEWAYS, QUIET, Release, assert_split, target
 
 REQUESTS = 2000
@@ -73,3 +74,22 @@ def test_the_demo_reports_what_each_step_served(
     )
     assert set(line["served"]) == {"v1", "v2"}
     assert all(abs(line["served"][version] - weight) <= 3 for version, weight in line["declared"].items())
+
+
+def test_an_mse_route_serves_only_while_published(
+    request: pytest.FixtureRequest, console, workload: Workload, namespace: str, route_path: str
+) -> None:
+    """An offline route answers the gateway's 404, as on MSE; applied again, the Service's pods answer."""
+    gateway = target(request, "mse")
+    gateway_id = gateway.gateway_id or ""
+    route_id = add_legacy_route(console, gateway_id, namespace, path=route_path)
+    gateway.traefik.wait_for_router("file", [route_path])
+    published = LoadRun(gateway.url(route_path), requests=100, seconds=30).run()
+    assert published.served == {"v1": 100}, published
+
+    params = {"GatewayUniqueId": gateway_id, "RouteId": route_id}
+    sdk_call(console, "OfflineGatewayRoute", params)
+    gateway.traefik.wait_for_no_router("file", [route_path])
+    load = LoadRun(gateway.url(route_path), requests=100, seconds=30)
+    offline = load.run()
+    assert offline.total == 100 and {record.status for record in load.records} == {404}, offline
