@@ -196,6 +196,7 @@ class TraefikFileDataPlane:
         self._thread.start()
 
     def stop(self) -> None:
+        self.backend.unsubscribe(self._wake.set)
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
