@@ -7,8 +7,9 @@ kwok's pod IPs are local addresses; outside it these tests fail, naming the way 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,15 @@ from rig.gateway import Traefik
 from rig.metrics import Prometheus
 
 # The engine layer's fixtures (the emulator watching the cluster, a gateway per test, the stable workload).
-from sdk_tests.engine.conftest import console, emulator, gateway_id, stack_env, workload  # noqa: F401
+from sdk_tests.engine.conftest import (  # noqa: F401
+    Workload,
+    console,
+    emulator,
+    gateway_id,
+    stack_env,
+    workload,
+)
+from sdk_tests.traffic.release import Deployed, Release, target
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +68,27 @@ def prometheus(traefik: Traefik, tmp_path_factory: pytest.TempPathFactory) -> It
 def route_path(namespace: str) -> str:
     """A path of this test's own, so that a route another test left behind can never answer for it."""
     return f"/{namespace}"
+
+
+@pytest.fixture
+def launch(
+    request: pytest.FixtureRequest,
+    inline_stack: Any,
+    stack_env: dict[str, str],  # noqa: F811 (the engine fixture, imported above)
+    namespace: str,
+    workload: Workload,  # noqa: F811
+    route_path: str,
+) -> Callable[..., Deployed]:
+    """``launch(kind, canary_replicas=0)``: the release program on the gateway of ``kind``, over the
+    stable workload and, with ``canary_replicas``, a ready v2 Deployment of the user's."""
+
+    def make(kind: str, canary_replicas: int = 0) -> Deployed:
+        gateway = target(request, kind)
+        if canary_replicas:
+            workload.wait_ready(
+                workload.deploy("v2", replicas=canary_replicas, image="demo:2.0"), canary_replicas
+            )
+        release = Release(gateway.gateway, namespace, route_path)
+        return Deployed(gateway, release, inline_stack(release, env=stack_env), route_path)
+
+    return make

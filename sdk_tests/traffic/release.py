@@ -88,6 +88,28 @@ class Target:
         return gateway_api_version(service_name)
 
 
+@dataclass
+class Deployed:
+    """A release program on one gateway, with its stack: a test edits ``release`` and applies it."""
+
+    gateway: Target
+    release: Release
+    stack: Any
+    path: str
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url(self.path)
+
+    def apply(self, served: Mapping[str, int], **declared: Any) -> None:
+        """Set ``policy`` and/or ``split`` as given, `pulumi up`, and wait until the gateway serves
+        ``served``."""
+        for name, value in declared.items():
+            setattr(self.release, name, value)
+        self.stack.up(**QUIET)
+        self.gateway.wait_for_weights(self.path, served)
+
+
 def target(request: pytest.FixtureRequest, kind: str) -> Target:
     """The rig's gateway of ``kind``, with what serves it started."""
     traefik: Traefik = request.getfixturevalue("traefik")

@@ -51,7 +51,7 @@ from pulumi_canary.emulator import FaultRule
 from rig.load import LoadRun, Record
 from sdk_tests.engine.conftest import SERVICE, Workload
 from sdk_tests.engine.mse_program import gateway_routes, versions_on_gateway
-from sdk_tests.traffic.release import GATEWAYS, QUIET, Release, Target, target
+from sdk_tests.traffic.release import GATEWAYS, QUIET, Release, Target
 
 RATE = 60  # requests per second, from 4 threads
 LOAD_BOUND = {"requests": 60 * 300, "seconds": 300.0}
@@ -517,11 +517,8 @@ START = Step(
 
 @pytest.mark.parametrize("kind", GATEWAYS)
 def test_a_release_killed_at_every_step_fails_no_request_and_converges(
-    request: pytest.FixtureRequest,
+    launch,
     kind: str,
-    inline_stack,
-    stack_env,
-    namespace: str,
     workload: Workload,
     route_path: str,
     kube: Any,
@@ -529,12 +526,9 @@ def test_a_release_killed_at_every_step_fails_no_request_and_converges(
     leftovers_ended: None,
     tmp_path: Path,
 ) -> None:
-    gateway = target(request, kind)
-    release = Release(gateway.gateway, namespace, route_path)
-    release.policy, release.split = dict(START.policy), dict(START.split)
-    stack = inline_stack(release, env=stack_env)
-    stack.up(**QUIET)
-    gateway.wait_for_weights(route_path, START.served)
+    deployed = launch(kind)
+    deployed.apply(START.served, policy=dict(START.policy), split=dict(START.split))
+    gateway, stack, release = deployed.gateway, deployed.stack, deployed.release
     with LoadRun(gateway.url(route_path), rate=RATE, out=tmp_path / "load.jsonl", **LOAD_BOUND) as load:
         story = Story(gateway, stack, release, kube, workload, route_path, load, pulumi_root,
                       dict(START.served))

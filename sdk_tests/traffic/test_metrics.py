@@ -16,8 +16,7 @@ from lightkube.types import PatchType
 from rig.backends import ERROR_RATE_ANNOTATION, LATENCY_ANNOTATION
 from rig.load import LoadRun
 from rig.metrics import Prometheus, query, version_stats
-from sdk_tests.engine.conftest import Workload
-from sdk_tests.traffic.release import GATEWAYS, QUIET, Release, target
+from sdk_tests.traffic.release import GATEWAYS
 
 BAD_CANARY = {ERROR_RATE_ANNOTATION: "0.5", LATENCY_ANNOTATION: "250"}
 REQUESTS = 600
@@ -47,26 +46,14 @@ def wait_scraped(prometheus: Prometheus, services: dict[str, str], counts: dict[
 
 @pytest.mark.parametrize("kind", GATEWAYS)
 def test_per_version_rate_errors_and_p99(
-    request: pytest.FixtureRequest,
-    kind: str,
-    prometheus: Prometheus,
-    inline_stack,
-    stack_env,
-    namespace: str,
-    workload: Workload,
-    route_path: str,
-    kube: Any,
+    launch, kind: str, prometheus: Prometheus, namespace: str, kube: Any
 ) -> None:
-    gateway = target(request, kind)
-    workload.wait_ready(workload.deploy("v2", replicas=1, image="demo:2.0"), 1)
+    deployed = launch(kind, canary_replicas=1)
     make_bad(kube, namespace, "v2")
-    release = Release(gateway.gateway, namespace, route_path)
-    release.split = {"weights": {"v1": 50, "v2": 50}}
-    stack = inline_stack(release, env=stack_env)
-    stack.up(**QUIET)
-    gateway.wait_for_weights(route_path, {"v1": 50, "v2": 50})
+    deployed.apply({"v1": 50, "v2": 50}, split={"weights": {"v1": 50, "v2": 50}})
+    gateway = deployed.gateway
 
-    summary = LoadRun(gateway.url(route_path), requests=REQUESTS, seconds=60, rate=60).run()
+    summary = LoadRun(deployed.url, requests=REQUESTS, seconds=60, rate=60).run()
     services = {version: gateway.service_pattern(version) for version in ("v1", "v2")}
     wait_scraped(prometheus, services, summary.by_version)
     stats = version_stats(prometheus.url, services, window="1m")

@@ -19,17 +19,20 @@ from lightkube.resources.apps_v1 import Deployment
 
 import pulumi_canary as canary
 from rig.load import LoadRun, Record, Summary
-from sdk_tests.engine.conftest import SERVICE, Workload
+from sdk_tests.engine.conftest import SERVICE
 from sdk_tests.engine.mse_program import add_legacy_route
-from sdk_tests.traffic.release import GATEWAYS, QUIET, Release, Target, add_http_route, target
+from sdk_tests.traffic.release import GATEWAYS, QUIET, Target, add_http_route
 
 RATE = 60  # requests per second, from 4 threads
 LOAD_BOUND = {"requests": 60_000, "seconds": 600.0}
 
 V1_V2 = {"stable_version": "v1", "canary_version": "v2"}
 V1_V2_DEPLOYED = {**V1_V2, "canary_deployment": canary.CanaryDeployment(image="demo:2.0")}
-V2_V3_DEPLOYED = {"stable_version": "v2", "canary_version": "v3",
-                  "canary_deployment": canary.CanaryDeployment(image="demo:3.0")}
+V2_V3_DEPLOYED = {
+    "stable_version": "v2",
+    "canary_version": "v3",
+    "canary_deployment": canary.CanaryDeployment(image="demo:3.0"),
+}
 V3_V2 = {"stable_version": "v3", "canary_version": "v2"}  # rotation; the v2 Deployment goes with it
 
 # (what changes, the policy's versions and canary Deployment, the split, what the gateway then serves)
@@ -55,27 +58,13 @@ def assert_all_served(summary: Summary, records: list[Record], versions: set[str
 
 
 @pytest.mark.parametrize("kind", GATEWAYS)
-def test_a_whole_release_under_load_fails_no_request(
-    request: pytest.FixtureRequest,
-    kind: str,
-    inline_stack,
-    stack_env,
-    namespace: str,
-    workload: Workload,
-    route_path: str,
-    tmp_path: Path,
-) -> None:
-    gateway = target(request, kind)
-    release = Release(gateway.gateway, namespace, route_path)
-    stack = inline_stack(release, env=stack_env)
-    stack.up(**QUIET)
-    gateway.wait_for_weights(route_path, {"v1": 100})
-    with LoadRun(gateway.url(route_path), rate=RATE, out=tmp_path / "load.jsonl", **LOAD_BOUND) as load:
+def test_a_whole_release_under_load_fails_no_request(launch, kind: str, tmp_path: Path) -> None:
+    deployed = launch(kind)
+    deployed.apply({"v1": 100})
+    with LoadRun(deployed.url, rate=RATE, out=tmp_path / "load.jsonl", **LOAD_BOUND) as load:
         for _what, policy, split, served in RELEASE:
-            release.policy, release.split = dict(policy), split
-            stack.up(**QUIET)
-            gateway.wait_for_weights(route_path, served)
-        stack.destroy(**QUIET)
+            deployed.apply(served, policy=dict(policy), split=split)
+        deployed.stack.destroy(**QUIET)
     summary = load.summary()
     records = load.records
     # After the destroy the route is gone: requests then get the gateway's 404, which is no failure.
@@ -86,28 +75,15 @@ def test_a_whole_release_under_load_fails_no_request(
 
 @pytest.mark.parametrize("kind", GATEWAYS)
 def test_adoption_and_restore_keep_the_route_serving(
-    request: pytest.FixtureRequest,
-    kind: str,
-    inline_stack,
-    stack_env,
-    namespace: str,
-    workload: Workload,
-    route_path: str,
-    kube: Any,
-    tmp_path: Path,
+    request: pytest.FixtureRequest, launch, kind: str, namespace: str, route_path: str, tmp_path: Path
 ) -> None:
-    gateway = target(request, kind)
-    workload.wait_ready(workload.deploy("v2", replicas=1, image="demo:2.0"), 1)
-    adopt_by_hand(request, gateway, namespace, route_path)
-    release = Release(gateway.gateway, namespace, route_path)
-    release.split = {"weights": {"v1": 80, "v2": 20}}
-    stack = inline_stack(release, env=stack_env)
-    with LoadRun(gateway.url(route_path), rate=RATE, out=tmp_path / "load.jsonl", **LOAD_BOUND) as load:
+    deployed = launch(kind, canary_replicas=1)
+    adopt_by_hand(request, deployed.gateway, namespace, route_path)
+    with LoadRun(deployed.url, rate=RATE, out=tmp_path / "load.jsonl", **LOAD_BOUND) as load:
         time.sleep(1)
-        stack.up(**QUIET)
-        gateway.wait_for_weights(route_path, {"v1": 80, "v2": 20})
+        deployed.apply({"v1": 80, "v2": 20}, split={"weights": {"v1": 80, "v2": 20}})
         time.sleep(1)
-        stack.destroy(**QUIET)
+        deployed.stack.destroy(**QUIET)
         time.sleep(2)
     summary, records = load.summary(), load.records
     assert_all_served(summary, records, {"v1", "v2"})
@@ -126,24 +102,12 @@ def adopt_by_hand(request: pytest.FixtureRequest, gateway: Target, namespace: st
 
 @pytest.mark.parametrize("kind", GATEWAYS)
 def test_control_pods_removed_under_weight_fail_requests(
-    request: pytest.FixtureRequest,
-    kind: str,
-    inline_stack,
-    stack_env,
-    namespace: str,
-    workload: Workload,
-    route_path: str,
-    kube: Any,
+    launch, kind: str, namespace: str, kube: Any
 ) -> None:
     """What the tests above rule out, done on purpose: the harness sees the failures."""
-    gateway = target(request, kind)
-    workload.wait_ready(workload.deploy("v2", replicas=1, image="demo:2.0"), 1)
-    release = Release(gateway.gateway, namespace, route_path)
-    release.split = {"weights": {"v1": 50, "v2": 50}}
-    stack = inline_stack(release, env=stack_env)
-    stack.up(**QUIET)
-    gateway.wait_for_weights(route_path, {"v1": 50, "v2": 50})
-    with LoadRun(gateway.url(route_path), rate=RATE, requests=600, seconds=20) as load:
+    deployed = launch(kind, canary_replicas=1)
+    deployed.apply({"v1": 50, "v2": 50}, split={"weights": {"v1": 50, "v2": 50}})
+    with LoadRun(deployed.url, rate=RATE, requests=600, seconds=20) as load:
         time.sleep(1)
         kube.delete(Deployment, f"{SERVICE}-v2", namespace=namespace)
         time.sleep(4)

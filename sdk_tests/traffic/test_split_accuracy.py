@@ -16,61 +16,46 @@ from rig.demo import TrafficProbe
 from rig.load import LoadRun
 from sdk_tests.engine.conftest import Workload
 from sdk_tests.engine.mse_program import add_legacy_route, sdk_call
-from sdk_tests.traffic.release import GATEWAYS, QUIET, Release, assert_split, target
+from sdk_tests.traffic.release import GATEWAYS, assert_split, target
 
 REQUESTS = 2000
 CANARY_HEADER = {"x-canary": "always"}
 
 
 @pytest.mark.parametrize("kind", GATEWAYS)
-def test_declared_weights_are_the_served_shares(
-    request: pytest.FixtureRequest,
-    kind: str,
-    inline_stack,
-    stack_env,
-    namespace: str,
-    workload: Workload,
-    route_path: str,
-) -> None:
-    gateway = target(request, kind)
-    workload.wait_ready(workload.deploy("v2", replicas=2, image="demo:2.0"), 2)
-    release = Release(gateway.gateway, namespace, route_path)
-    stack = inline_stack(release, env=stack_env)
-
+def test_declared_weights_are_the_served_shares(launch, kind: str, route_path: str) -> None:
+    deployed = launch(kind, canary_replicas=2)
     for weights in ({"v1": 90, "v2": 10}, {"v1": 50, "v2": 50}):
-        release.split = {"weights": weights}
-        stack.up(**QUIET)
-        gateway.wait_for_weights(route_path, weights)
-        summary = LoadRun(gateway.url(route_path), requests=REQUESTS, seconds=120).run()
+        deployed.apply(weights, split={"weights": weights})
+        summary = LoadRun(deployed.url, requests=REQUESTS, seconds=120).run()
         assert summary.total == REQUESTS, summary
         assert_split(summary, weights)
 
-    release.route = canary.RouteMatch(path=route_path, canary_headers=CANARY_HEADER)
-    release.split = {"weights": {"v1": 90, "v2": 10}}
-    stack.up(**QUIET)
-    gateway.wait_for_weights(route_path, {"v1": 90, "v2": 10})
-    gateway.wait_for_header_route(route_path)
-    with_header = LoadRun(gateway.url(route_path), requests=500, seconds=60, headers=CANARY_HEADER).run()
+    deployed.apply(
+        {"v1": 90, "v2": 10},
+        route=canary.RouteMatch(path=route_path, canary_headers=CANARY_HEADER),
+        split={"weights": {"v1": 90, "v2": 10}},
+    )
+    deployed.gateway.wait_for_header_route(route_path)
+    with_header = LoadRun(deployed.url, requests=500, seconds=60, headers=CANARY_HEADER).run()
     assert with_header.errors == 0 and with_header.served == {"v2": 500}, with_header
-    without = LoadRun(gateway.url(route_path), requests=REQUESTS, seconds=120).run()
+    without = LoadRun(deployed.url, requests=REQUESTS, seconds=120).run()
     assert_split(without, {"v1": 90, "v2": 10})
 
 
-def test_the_demo_reports_what_each_step_served(
-    request: pytest.FixtureRequest, inline_stack, stack_env, namespace: str, workload: Workload, tmp_path
-) -> None:
+def test_the_demo_reports_what_each_step_served(launch, tmp_path) -> None:
     """`make demo` writes one JSON line per step: the declared weights next to what requests got."""
-    gateway = target(request, "mse")
-    workload.wait_ready(workload.deploy("v2", replicas=1, image="demo:2.0"), 1)
-    release = Release(gateway.gateway, namespace, "/demo")
-    release.split = {"weights": {"v1": 80, "v2": 20}}
-    inline_stack(release, env=stack_env).up(**QUIET)
+    deployed = launch("mse", canary_replicas=1)
+    deployed.apply({"v1": 80, "v2": 20}, split={"weights": {"v1": 80, "v2": 20}})
     log = tmp_path / "traffic.jsonl"
-    TrafficProbe(gateway.traefik, log=log).measure("80/20", {"v1": 80, "v2": 20})
+    TrafficProbe(deployed.gateway.traefik, log=log, path=deployed.path).measure("80/20", {"v1": 80, "v2": 20})
     (line,) = [json.loads(text) for text in log.read_text().splitlines()]
     assert set(line) == {"step", "declared", "served", "requests", "errors"}
     assert (line["step"], line["declared"], line["requests"], line["errors"]) == (
-        "80/20", {"v1": 80, "v2": 20}, 1000, 0,
+        "80/20",
+        {"v1": 80, "v2": 20},
+        1000,
+        0,
     )
     assert set(line["served"]) == {"v1", "v2"}
     assert all(abs(line["served"][version] - weight) <= 3 for version, weight in line["declared"].items())
