@@ -24,6 +24,7 @@ from typing import Any
 
 from lightkube.resources.apps_v1 import Deployment
 
+from pulumi_canary.adapter.resources import SPLIT_INPUTS
 from pulumi_canary.drivers.credentials import AlibabaCredentials
 from pulumi_canary.drivers.executor import read_live
 from pulumi_canary.drivers.mse import OWNER_PREFIX, MseDriver, owner_marker
@@ -40,7 +41,7 @@ from pulumi_canary.model import (
     safety_violations,
 )
 from sdk_tests.engine.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SERVICE
-from sdk_tests.engine.mse_program import QUIET, Program, gateway_routes
+from sdk_tests.engine.mse_program import POLICY_SETTINGS, QUIET, Program, gateway_routes
 
 PROJECT = "canarytest"
 
@@ -72,8 +73,7 @@ class Deployed:
             "gateway": self.program.gateway.to_props(),
             "service": {"name": SERVICE, "namespace": self.namespace, "port": 80},
             "route": self.program.route.to_props(),
-            "label_key": "version",
-            "readiness_timeout_seconds": 60,
+            **POLICY_SETTINGS,
             **declared,
         }
         if deployment is not None:
@@ -84,8 +84,7 @@ class Deployed:
         if self.program.split is None:
             return None
         policy = self.policy_spec().to_props()
-        keep = ("gateway", "service", "route", "label_key", "stable_version", "canary_version")
-        props = {key: policy[key] for key in keep} | {"policy": self.owner, **self.program.split}
+        props = {key: policy[key] for key in SPLIT_INPUTS} | {"policy": self.owner, **self.program.split}
         return parse_split(props)
 
     # ---- what is live ---------------------------------------------------------------------------------

@@ -10,6 +10,9 @@ from pulumi_canary.emulator import EmulatorServer
 from sdk_tests.engine.conftest import SERVICE
 
 QUIET = {"on_output": lambda _line: None}
+# What every engine-test policy declares. These tests read objects back, not traffic: the drain between a
+# weight move and a removal is proven with real requests (sdk_tests/traffic) and would only add seconds.
+POLICY_SETTINGS = {"label_key": "version", "readiness_timeout_seconds": 60, "drain_seconds": 0}
 
 
 def route_weights(emulator: EmulatorServer, gateway_id: str) -> dict[str, int]:
@@ -60,7 +63,7 @@ class Program:
             gateway=self.gateway,
             service=canary.ServiceRef(name=SERVICE, namespace=self.namespace, port=80),
             route=self.route,
-            **{"label_key": "version", "readiness_timeout_seconds": 60, **self.policy},
+            **{**POLICY_SETTINGS, **self.policy},
         )
         pulumi.export("route_id", policy.route_id)
         pulumi.export("weights", policy.weights)

@@ -20,6 +20,7 @@ import pulumi_canary as canary
 from pulumi_canary.drivers.gateway_api import http_route_resource
 from pulumi_canary.drivers.k8s_routes import created_labels
 from sdk_tests.engine.conftest import SERVICE, Workload
+from sdk_tests.engine.mse_program import POLICY_SETTINGS
 
 QUIET = {"on_output": lambda _line: None}
 OWNER = "canarytest/test/demo"  # project/stack/resource of the inline stacks below
@@ -51,7 +52,7 @@ class Program:
             gateway=self.gateway,
             service=canary.ServiceRef(name=SERVICE, namespace=self.namespace, port=80),
             route=self.route,
-            **{"label_key": "version", "readiness_timeout_seconds": 60, **self.policy},
+            **{**POLICY_SETTINGS, **self.policy},
         )
         pulumi.export("route_id", policy.route_id)
         pulumi.export("weights", policy.weights)
