@@ -272,7 +272,7 @@ class IstioDriver(k8s_routes.RouteDriver):
         super().__init__(client, Objects(client, virtual_service_resource(), self.kind, namespace), intent)
         self.istio = istio
         self.rules = Objects(client, destination_rule_resource(), "DestinationRule", namespace)
-        self.rule_name = k8s_routes.default_route_name(intent.service.name, intent.owner)
+        self.rule_name = k8s_routes.route_name_for(intent.service.name, intent.owner)
 
     # ---- versions: subsets of one DestinationRule ----------------------------------------------------
 

@@ -17,7 +17,6 @@ Restore and release move the claim back the same way.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from abc import ABC, abstractmethod
@@ -27,6 +26,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import OwnershipError, PreconditionError, TransientApiError
 from ..model.live import LiveRoute, RouteOwner, RouteSnapshot
+from ..model.naming import default_route_name, owner_digest
+from ..model.numbers import whole_numbers
 from ..model.specs import RouteMatchSpec, ServiceRefSpec
 from .kube import FIELD_MANAGER, api_error_status
 from .memo import ReadMemo
@@ -52,6 +53,7 @@ MANAGED_BY = "pulumi-canary"
 OWNER_LABEL = "pulumi-canary.io/owner-hash"
 """On objects we create: a hash of the owner (owners hold '/', which label values cannot), so that a
 policy lists its own objects instead of every object of the namespace."""
+MAX_OBJECT_NAME = 253  # a DNS-1123 subdomain
 WRITE_ATTEMPTS = 3  # optimistic writes re-read and retry this often when the object changes under them
 _CONFLICT_MANAGER = re.compile(r'conflicts? with "([^"]+)"')
 
@@ -74,10 +76,9 @@ class RouteIntent:
 # ---- names and ownership marks (pure) -------------------------------------------------------------------
 
 
-def default_route_name(service: str, owner: str) -> str:
-    """The name of a route (or DestinationRule) the policy creates; the owner hash keeps stacks apart."""
-    digest = hashlib.sha256(owner.encode()).hexdigest()[:8]
-    return f"{service}-canary-{digest}"
+def route_name_for(service: str, owner: str) -> str:
+    """The name of a route (or DestinationRule) the policy creates: a DNS-1123 subdomain."""
+    return default_route_name(service, owner, MAX_OBJECT_NAME)
 
 
 def route_owner(metadata: Mapping[str, Any], owner: str) -> RouteOwner:
@@ -103,7 +104,7 @@ def ownership_metadata(
 
 
 def created_labels(owner: str) -> dict[str, str]:
-    return {MANAGED_BY_LABEL: MANAGED_BY, OWNER_LABEL: hashlib.sha256(owner.encode()).hexdigest()[:16]}
+    return {MANAGED_BY_LABEL: MANAGED_BY, OWNER_LABEL: owner_digest(owner, 16)}
 
 
 def stored_snapshot(metadata: Mapping[str, Any]) -> RouteSnapshot | None:
@@ -158,18 +159,6 @@ class Adoption:
         """The entries of ``current`` that took the adopted entry's place."""
         suffix = len(self.entries) - self.index - 1
         return list(current[self.index : len(current) - suffix])
-
-
-def whole_numbers(value: Any) -> Any:
-    """``value`` with integral floats made ints. A snapshot kept in Pulumi outputs comes back with every
-    number a double (``port: 80.0``), which integer fields of the route schemas refuse."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {key: whole_numbers(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [whole_numbers(item) for item in value]
-    return value
 
 
 def compose_entries(adoption: Adoption | None, ours: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -649,7 +638,7 @@ class RouteDriver(ABC):
             name = str(existing["metadata"]["name"])
             self.set_weights(name, weights)  # an earlier attempt created it
             return name
-        name = match.name or default_route_name(self.intent.service.name, self.intent.owner)
+        name = match.name or route_name_for(self.intent.service.name, self.intent.owner)
         entries = self.our_entries_for({}, match, self.targets_for(weights))
         self.routes.apply(self.created_manifest(name, entries))
         return name

@@ -19,7 +19,6 @@ Requests are built as plain wire-shaped dicts (pure functions below) and only th
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import time
@@ -29,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ApiError, NotReadyError, PermanentApiError, PreconditionError, TransientApiError
 from ..model.live import LiveRoute, RouteOwner, RouteSnapshot
+from ..model.naming import default_route_name
+from ..model.numbers import whole_numbers
 from ..model.specs import MseGatewaySpec, RouteMatchSpec, ServiceRefSpec
 from .credentials import AlibabaCredentials
 from .memo import ReadMemo
@@ -72,6 +73,7 @@ ROUTE_SERVICE_FIELDS = (
 )
 PATH_TYPES = {"prefix": "PRE", "exact": "EQUAL", "regex": "ERGULAR"}
 PAGE_SIZE = 100
+MAX_ROUTE_NAME = 63
 POLL_SECONDS = 1.0
 # Fields of GetGatewayRouteDetail that UpdateGatewayRoute takes back unchanged when we rewrite a route.
 KEPT_ROUTE_FIELDS = ("Name", "RouteOrder", "Fallback", "DomainIdList")
@@ -208,10 +210,9 @@ def call_target(gateway_id: str, params: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def default_route_name(service: ServiceRefSpec, owner: str) -> str:
-    """Route names are lowercase, digits and '-' (63 at most); the owner hash keeps stacks apart."""
-    digest = hashlib.sha256(owner.encode()).hexdigest()[:8]
-    return f"{service.name}-{service.namespace}"[: 63 - 16].rstrip("-") + f"-canary-{digest}"
+def route_name_for(service: ServiceRefSpec, owner: str) -> str:
+    """MSE route names are lowercase, digits and '-' (63 at most)."""
+    return default_route_name(f"{service.name}-{service.namespace}", owner, MAX_ROUTE_NAME)
 
 
 def predicates(match: RouteMatchSpec, with_headers: bool = False) -> dict[str, Any]:
@@ -253,17 +254,6 @@ def route_services(
 def version_json(name: str, labels: Mapping[str, str]) -> str:
     """ServiceVersion is a JSON string with lowercase keys (unlike every other parameter)."""
     return json.dumps({"name": name, "labels": [{"key": k, "value": v} for k, v in labels.items()]})
-
-
-def whole_numbers(value: Any) -> Any:
-    """Pulumi state keeps every number as a double; MSE wants integers back (ids, percents, ports)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {key: whole_numbers(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [whole_numbers(item) for item in value]
-    return value
 
 
 def route_predicates(route: Mapping[str, Any]) -> dict[str, Any]:
@@ -361,6 +351,7 @@ class MseDriver:
 
         Reads are answered again from memory (see ``memo``) until this driver writes something of the
         same family: routes, or services and their versions. ``fresh`` asks the gateway anyway."""
+
         def once() -> Any:
             return with_retries(lambda: self._call_once(action, params), sleep=self._sleep)
 
@@ -624,7 +615,7 @@ class MseDriver:
         ListGatewayRoute does not return descriptions, so it is found by its name (ours carries a hash
         of the owner) and confirmed by the marker in its detail.
         """
-        name = match.name or default_route_name(self.service, self.owner)
+        name = match.name or route_name_for(self.service, self.owner)
         for route in self._routes(Name=name):
             if route.get("Name") == name:
                 detail = self.route_detail(str(route["Id"]))
@@ -765,7 +756,7 @@ class MseDriver:
         if route_id is None:
             params = {
                 **self._base(),
-                "Name": match.name or default_route_name(self.service, self.owner),
+                "Name": match.name or route_name_for(self.service, self.owner),
                 "Predicates": predicates(match),
                 "DestinationType": "VersionOriented",
                 "Services": route_services(self.service, self.service_id(), weights),

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .numbers import whole_number
 from .specs import (
     CanaryDeploymentSpec,
     CanaryPolicySpec,
@@ -128,8 +129,7 @@ def _canonical_props(model: type[_Spec], props: Mapping[str, Any]) -> dict[str, 
 
 def _canonical(value: object, model: type[_Spec] | None, depth: int) -> object:
     """Drop Nones, fill defaults, make whole floats ints and tuples lists, so equal inputs compare equal."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    value = whole_number(value)
     if depth >= _MAX_DEPTH:
         return value
     if isinstance(value, list | tuple):

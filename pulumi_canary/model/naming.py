@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-__all__ = ["version_object_name"]
+__all__ = ["default_route_name", "owner_digest", "version_object_name"]
 
 _NOT_DNS = re.compile(r"[^a-z0-9-]+")
 _MAX_NAME = 63  # a Service name limit; Deployments allow more, but one rule for both keeps names aligned
@@ -26,3 +26,18 @@ def version_object_name(service: str, version: str) -> str:
     digest = hashlib.sha256(version.encode("utf-8")).hexdigest()[:8]
     base = name[: _MAX_NAME - len(digest) - 1].rstrip("-")
     return f"{base}-{digest}"
+
+
+def owner_digest(owner: str, length: int = 8) -> str:
+    """A short, stable hash of an owner (``project/stack/resource``): it keeps the names and labels of
+    different stacks apart without putting the owner itself where its characters are not allowed."""
+    return hashlib.sha256(owner.encode("utf-8")).hexdigest()[:length]
+
+
+def default_route_name(base: str, owner: str, max_length: int) -> str:
+    """The name of a route the policy creates: ``<base>-canary-<owner digest>``, ``base`` cut so that the
+    whole fits in ``max_length``."""
+    suffix = f"-canary-{owner_digest(owner)}"
+    if len(base) + len(suffix) > max_length:
+        base = base[: max_length - 16].rstrip("-")
+    return base + suffix

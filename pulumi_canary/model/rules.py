@@ -14,6 +14,7 @@ from typing import Any
 
 from . import labels
 from ._text import Path, show
+from .numbers import whole_number
 
 Props = Mapping[Any, object]
 """A raw props mapping (or a part of one): keys and values not checked yet."""
@@ -89,8 +90,7 @@ def valid_percent(value: object) -> int | None:
     """The value as a percentage 0..100, or None. Integral floats count: Pulumi sends numbers as doubles."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+    value = whole_number(value)
     if isinstance(value, int) and 0 <= value <= 100:
         return value
     return None

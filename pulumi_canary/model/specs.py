@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from . import labels, rules
 from ._text import got, show
+from .numbers import whole_number
 
 __all__ = [
     "CanaryDeploymentSpec",
@@ -68,9 +69,7 @@ def _checked(problem: Callable[[str], str | None]) -> AfterValidator:
 def _whole_number(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError(f"must be a whole number, {got(value)}")
-    if isinstance(value, float) and value.is_integer():  # Pulumi sends 80 as 80.0
-        return int(value)
-    return value
+    return whole_number(value)  # Pulumi sends 80 as 80.0
 
 
 def _between(low: int, high: int) -> AfterValidator:

@@ -158,7 +158,7 @@ def http_route_manifests(spec: CanaryPolicySpec, canary_percent: int) -> list[di
     }
     snapshot = legacy([other, base], 1)
     adopted = kr.Adoption((other, base), 1).compose(gw.our_rules(base, spec.route, refs, canary_service))
-    name = kr.default_route_name(service, OWNER)
+    name = kr.route_name_for(service, OWNER)
     return [
         gw.created_route_manifest(name, namespace, OWNER, spec.gateway, created),
         gw.adopted_route_manifest("legacy", namespace, OWNER, snapshot, adopted),
@@ -231,7 +231,7 @@ def istio_manifests(
     adopted = kr.Adoption((other, base), 1).compose(
         istio.our_entries(base, spec.route, routes, canary_subset)
     )
-    name = kr.default_route_name(service, OWNER)
+    name = kr.route_name_for(service, OWNER)
     services = [
         istio.created_virtual_service(name, namespace, OWNER, spec.gateway, created),
         istio.adopted_virtual_service("legacy", namespace, OWNER, legacy([other, base], 1), adopted),

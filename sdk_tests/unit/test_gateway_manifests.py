@@ -56,10 +56,10 @@ def route(**fields: object) -> RouteMatchSpec:
 
 
 def test_created_objects_are_named_after_the_service_and_a_hash_of_the_owner() -> None:
-    name = kr.default_route_name("demo-service", OWNER)
+    name = kr.route_name_for("demo-service", OWNER)
     assert name.startswith("demo-service-canary-") and len(name) == len("demo-service-canary-") + 8
-    assert name == kr.default_route_name("demo-service", OWNER)
-    assert name != kr.default_route_name("demo-service", "proj/prod/demo")
+    assert name == kr.route_name_for("demo-service", OWNER)
+    assert name != kr.route_name_for("demo-service", "proj/prod/demo")
 
 
 @pytest.mark.parametrize(
