@@ -24,7 +24,7 @@ def manifests(props: dict[str, Any]) -> list[dict[str, Any]]:
     """What a Gateway API policy with the stand-in's properties would write, from the same builders."""
     from bench.run import GATEWAY_API_GATEWAY, service_manifests
     from pulumi_canary.drivers import gateway_api
-    from pulumi_canary.model.specs import GatewayApiSpec, RouteMatchSpec
+    from pulumi_canary.model import GatewayApiSpec, RouteMatchSpec
 
     gateway_api.http_route_resource()  # makes the HTTPRoute kind known to lightkube's codecs
     namespace, service = props["service"]["namespace"], props["service"]["name"]

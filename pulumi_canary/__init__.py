@@ -30,9 +30,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 _PUBLIC = {
     "CanaryPolicy": "pulumi_canary.adapter.resources",
     "TrafficSplit": "pulumi_canary.adapter.resources",
-    "MseGateway": "pulumi_canary.adapter.inputs",
-    "GatewayApi": "pulumi_canary.adapter.inputs",
-    "Istio": "pulumi_canary.adapter.inputs",
+    "MseGateway": "pulumi_canary.model.gateways",
+    "GatewayApi": "pulumi_canary.model.gateways",
+    "Istio": "pulumi_canary.model.gateways",
     "ServiceRef": "pulumi_canary.adapter.inputs",
     "RouteMatch": "pulumi_canary.adapter.inputs",
     "CanaryDeployment": "pulumi_canary.adapter.inputs",
@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .adapter.inputs import CanaryDeployment, GatewayApi, Istio, MseGateway, RouteMatch, ServiceRef
+    from .adapter.inputs import CanaryDeployment, RouteMatch, ServiceRef
     from .adapter.resources import CanaryPolicy, TrafficSplit
     from .errors import (
         ApiError,
@@ -73,6 +73,7 @@ if TYPE_CHECKING:
         OwnershipError,
         PreconditionError,
     )
+    from .model.gateways import GatewayApi, Istio, MseGateway
 
 
 def __getattr__(name: str) -> Any:

@@ -1,5 +1,6 @@
-"""The argument types users write in their programs. Each becomes a plain dict of (possibly unknown)
-inputs; validation happens in the provider's ``check()``, where every problem is reported at once.
+"""The argument types users write in their programs, besides the gateways (each gateway's argument class
+lives in its module under ``model/gateways/``). Each becomes a plain dict of (possibly unknown) inputs;
+validation happens in the provider's ``check()``, where every problem is reported at once.
 """
 
 from __future__ import annotations
@@ -9,55 +10,7 @@ from typing import Any
 
 import pulumi
 
-
-def _props(**values: Any) -> dict[str, Any]:
-    return {key: value for key, value in values.items() if value is not None}
-
-
-@dataclass(frozen=True)
-class MseGateway:
-    """An Alibaba Cloud MSE cloud-native gateway.
-
-    ``MseGateway(gateway_id="gw-1a2b3c", region="cn-hangzhou")``; ``endpoint`` overrides the OpenAPI
-    endpoint (``host[:port]``, ``http://`` for a local emulator).
-    """
-
-    gateway_id: pulumi.Input[str]
-    region: pulumi.Input[str]
-    endpoint: pulumi.Input[str] | None = None
-
-    def to_props(self) -> dict[str, Any]:
-        return _props(kind="mse", gateway_id=self.gateway_id, region=self.region, endpoint=self.endpoint)
-
-
-@dataclass(frozen=True)
-class GatewayApi:
-    """A Kubernetes Gateway API ``Gateway`` the policy's HTTPRoute attaches to."""
-
-    gateway: pulumi.Input[str]
-    namespace: pulumi.Input[str] | None = None
-    section_name: pulumi.Input[str] | None = None
-    hostnames: pulumi.Input[list[str]] | None = None
-
-    def to_props(self) -> dict[str, Any]:
-        return _props(
-            kind="gateway_api",
-            gateway=self.gateway,
-            namespace=self.namespace,
-            section_name=self.section_name,
-            hostnames=self.hostnames,
-        )
-
-
-@dataclass(frozen=True)
-class Istio:
-    """Istio: a VirtualService routing to the subsets of a DestinationRule."""
-
-    hosts: pulumi.Input[list[str]]
-    gateways: pulumi.Input[list[str]] | None = None
-
-    def to_props(self) -> dict[str, Any]:
-        return _props(kind="istio", hosts=self.hosts, gateways=self.gateways)
+from ..model.gateways.base import present
 
 
 @dataclass(frozen=True)
@@ -72,7 +25,7 @@ class ServiceRef:
     namespace: pulumi.Input[str] = "default"
 
     def to_props(self) -> dict[str, Any]:
-        return _props(name=self.name, namespace=self.namespace, port=self.port)
+        return present(name=self.name, namespace=self.namespace, port=self.port)
 
 
 @dataclass(frozen=True)
@@ -90,7 +43,7 @@ class RouteMatch:
     canary_headers: pulumi.Input[dict[str, str]] | None = field(default=None)
 
     def to_props(self) -> dict[str, Any]:
-        return _props(
+        return present(
             path=self.path, path_type=self.path_type, name=self.name, canary_headers=self.canary_headers
         )
 
@@ -103,4 +56,4 @@ class CanaryDeployment:
     replicas: pulumi.Input[int] = 1
 
     def to_props(self) -> dict[str, Any]:
-        return _props(image=self.image, replicas=self.replicas)
+        return present(image=self.image, replicas=self.replicas)

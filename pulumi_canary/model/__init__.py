@@ -12,6 +12,15 @@ build on it (model <- drivers <- adapter). The flow for a resource operation:
 """
 
 from .diff import DiffDecision, diff_policy, diff_split
+from .gateways import (
+    GATEWAYS,
+    GatewayApiSpec,
+    GatewayModel,
+    GatewaySpec,
+    IstioSpec,
+    MseGatewaySpec,
+    gateway_model,
+)
 from .invariants import check_invariants, safety_violations
 from .live import LiveDeployment, LiveRoute, RouteOwner, RouteSnapshot
 from .naming import version_object_name
@@ -26,10 +35,6 @@ from .planning import (
 from .specs import (
     CanaryDeploymentSpec,
     CanaryPolicySpec,
-    GatewayApiSpec,
-    GatewaySpec,
-    IstioSpec,
-    MseGatewaySpec,
     PathType,
     RouteMatchSpec,
     ServiceRefSpec,
@@ -56,6 +61,7 @@ from .steps import (
 from .validation import IsUnknown, check_policy, check_split, parse_policy, parse_split
 
 __all__ = [
+    "GATEWAYS",
     "MIN_READY_ENDPOINTS",
     "AdoptRoute",
     "ApplyCanaryDeployment",
@@ -68,6 +74,7 @@ __all__ = [
     "Drain",
     "EnsureVersion",
     "GatewayApiSpec",
+    "GatewayModel",
     "GatewaySpec",
     "IsUnknown",
     "IstioSpec",
@@ -94,6 +101,7 @@ __all__ = [
     "check_split",
     "diff_policy",
     "diff_split",
+    "gateway_model",
     "parse_policy",
     "parse_split",
     "plan_create_policy",

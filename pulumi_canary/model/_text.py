@@ -7,12 +7,20 @@ nested structures), because validation promises to raise nothing but ``InvalidIn
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 _MAX_SHOWN = 60
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 PathPart = str | int
 Path = tuple[PathPart, ...]
+
+Props = Mapping[Any, object]
+"""A raw props mapping (or a part of one): keys and values not checked yet."""
+
+Problem = tuple[Path, str]
+"""A property path (relative to the props mapping) and the reason it is wrong."""
 
 
 def show(value: object) -> str:

@@ -18,39 +18,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .fields import SpecModel
+from .gateways import gateway_model
 from .numbers import whole_number
-from .specs import (
-    CanaryDeploymentSpec,
-    CanaryPolicySpec,
-    GatewayApiSpec,
-    IstioSpec,
-    MseGatewaySpec,
-    RouteMatchSpec,
-    ServiceRefSpec,
-    TrafficSplitSpec,
-    _Spec,
-)
+from .specs import CanaryDeploymentSpec, CanaryPolicySpec, RouteMatchSpec, ServiceRefSpec, TrafficSplitSpec
 
 __all__ = ["DiffDecision", "diff_policy", "diff_split"]
 
 _MAX_DEPTH = 32
 
-_GATEWAYS: dict[object, type[_Spec]] = {
-    "mse": MseGatewaySpec,
-    "gateway_api": GatewayApiSpec,
-    "istio": IstioSpec,
-}
-_NESTED: dict[str, type[_Spec]] = {
+_NESTED: dict[str, type[SpecModel]] = {
     "service": ServiceRefSpec,
     "route": RouteMatchSpec,
     "canary_deployment": CanaryDeploymentSpec,
-}
-# Where the route lives. MSE's endpoint only says how to reach the API; Gateway API hostnames and Istio
-# hosts/gateways are fields of the route object, updated in place.
-_GATEWAY_IDENTITY: dict[object, tuple[str, ...]] = {
-    "mse": ("kind", "gateway_id", "region"),
-    "gateway_api": ("kind", "gateway", "namespace", "section_name"),
-    "istio": ("kind",),
 }
 
 
@@ -72,8 +52,9 @@ def _whole(value: object) -> object:
 def _gateway_identity(value: object) -> object:
     if not isinstance(value, Mapping):
         return value
-    keys = _GATEWAY_IDENTITY.get(_hashable(value.get("kind")))
-    return value if keys is None else {key: value.get(key) for key in keys}
+    # Where the route lives, as the gateway's module says (``GatewayModel.identity``).
+    model = gateway_model(value.get("kind"))
+    return value if model is None else {key: value.get(key) for key in model.identity}
 
 
 def _route_identity(value: object) -> object:
@@ -103,7 +84,7 @@ def diff_split(old_props: Mapping[str, Any], new_props: Mapping[str, Any]) -> Di
 
 
 def _diff(
-    model: type[_Spec], identity: _Identity, old_props: Mapping[str, Any], new_props: Mapping[str, Any]
+    model: type[SpecModel], identity: _Identity, old_props: Mapping[str, Any], new_props: Mapping[str, Any]
 ) -> DiffDecision:
     old, new = _canonical_props(model, old_props), _canonical_props(model, new_props)
     changed = tuple(name for name in model.model_fields if not _same(old.get(name), new.get(name)))
@@ -117,7 +98,7 @@ def _diff(
     )
 
 
-def _canonical_props(model: type[_Spec], props: Mapping[str, Any]) -> dict[str, object]:
+def _canonical_props(model: type[SpecModel], props: Mapping[str, Any]) -> dict[str, object]:
     inputs = {
         key: value
         for key, value in props.items()
@@ -127,7 +108,7 @@ def _canonical_props(model: type[_Spec], props: Mapping[str, Any]) -> dict[str, 
     return canonical if isinstance(canonical, dict) else {}
 
 
-def _canonical(value: object, model: type[_Spec] | None, depth: int) -> object:
+def _canonical(value: object, model: type[SpecModel] | None, depth: int) -> object:
     """Drop Nones, fill defaults, make whole floats ints and tuples lists, so equal inputs compare equal."""
     value = whole_number(value)
     if depth >= _MAX_DEPTH:
@@ -148,20 +129,13 @@ def _canonical(value: object, model: type[_Spec] | None, depth: int) -> object:
     return result
 
 
-def _nested(model: type[_Spec] | None, key: object, value: object) -> type[_Spec] | None:
+def _nested(model: type[SpecModel] | None, key: object, value: object) -> type[SpecModel] | None:
     if model not in (CanaryPolicySpec, TrafficSplitSpec) or not isinstance(key, str):
         return None
     if key == "gateway" and isinstance(value, Mapping):
-        return _GATEWAYS.get(_hashable(value.get("kind")))
+        gateway = gateway_model(value.get("kind"))
+        return None if gateway is None else gateway.spec
     return _NESTED.get(key)
-
-
-def _hashable(value: object) -> object:
-    try:
-        hash(value)
-    except TypeError:
-        return None
-    return value
 
 
 def _same(left: object, right: object) -> bool:

@@ -10,17 +10,11 @@ spec built directly in Python obeys them too.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from . import labels
-from ._text import Path, show
+from . import syntax
+from ._text import Problem, Props, show
+from .gateways import gateway_model
 from .numbers import whole_number
-
-Props = Mapping[Any, object]
-"""A raw props mapping (or a part of one): keys and values not checked yet."""
-
-Problem = tuple[Path, str]
-"""A property path (relative to the props mapping) and the reason it is wrong."""
 
 __all__ = [
     "MAX_CANARY_HEADERS",
@@ -54,7 +48,7 @@ def route_problems(route: Props) -> list[Problem]:
     if path is None and name is None:
         problems.append(((), "give route.path to create or find a route, route.name to adopt one, or both"))
     if isinstance(path, str) and path_type in ("prefix", "exact", "regex"):
-        reason = labels.path_problem(path, path_type)
+        reason = syntax.path_problem(path, path_type)
         if reason is not None:
             problems.append((("path",), reason))
     headers = route.get("canary_headers")
@@ -97,7 +91,7 @@ def valid_percent(value: object) -> int | None:
 
 
 def _valid_version(value: object) -> str | None:
-    if isinstance(value, str) and labels.version_problem(value) is None:
+    if isinstance(value, str) and syntax.version_problem(value) is None:
         return value
     return None
 
@@ -111,48 +105,14 @@ def _version_pair_problems(data: Props) -> list[Problem]:
 
 
 def _gateway_route_problems(data: Props) -> list[Problem]:
-    """What a route asks for that the chosen gateway cannot express."""
+    """What a route asks for that the chosen gateway cannot express (each gateway's module says)."""
     gateway, route = data.get("gateway"), data.get("route")
     if not isinstance(gateway, Mapping) or not isinstance(route, Mapping):
         return []
-    kind = gateway.get("kind")
-    problems: list[Problem] = []
-    name = route.get("name")
-    if kind in ("gateway_api", "istio") and isinstance(name, str) and name:
-        resource = "HTTPRoute" if kind == "gateway_api" else "VirtualService"
-        problem = labels.dns1123_subdomain_problem(name, f"{resource} name")
-        if problem is not None:
-            reason = f"{problem}; on this gateway route.name names the {resource} to adopt"
-            problems.append((("route", "name"), reason))
-    path, path_type = route.get("path"), route.get("path_type") or "prefix"
-    if (
-        kind == "gateway_api"
-        and isinstance(path, str)
-        and path_type in ("prefix", "exact")
-        and labels.path_problem(path, path_type) is None
-    ):
-        problem = labels.gateway_api_path_problem(path)
-        if problem is not None:
-            problems.append((("route", "path"), problem))
-    return problems + _gateway_header_problems(kind, route.get("canary_headers"))
-
-
-def _gateway_header_problems(kind: object, headers: object) -> list[Problem]:
-    if not isinstance(headers, Mapping):
+    model = gateway_model(gateway.get("kind"))
+    if model is None:
         return []
-    problems: list[Problem] = []
-    for name, value in headers.items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            continue  # the type rules report those
-        if kind == "gateway_api":
-            problem = labels.gateway_api_header_value_problem(value)
-        elif kind == "istio":
-            problem = labels.istio_header_key_problem(name)
-        else:
-            problem = None
-        if problem is not None:
-            problems.append((("route", "canary_headers", name), problem))
-    return problems
+    return [(("route", *path), reason) for path, reason in model.route_problems(route)]
 
 
 def _weight_problems(data: Props) -> list[Problem]:

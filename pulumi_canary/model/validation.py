@@ -22,18 +22,16 @@ from pydantic_core import ErrorDetails
 
 from ..errors import Failure, InvalidInputError
 from . import rules
-from ._text import Path, got, kind_of, one_of, property_path, show
+from ._text import Path, Problem, got, kind_of, one_of, property_path, show
+from .fields import SpecModel
+from .gateways import GATEWAYS, gateway_model
 from .specs import (
     CanaryDeploymentSpec,
     CanaryPolicySpec,
-    GatewayApiSpec,
-    IstioSpec,
-    MseGatewaySpec,
     RouteMatchSpec,
     ServiceRefSpec,
     SpecError,
     TrafficSplitSpec,
-    _Spec,
 )
 
 __all__ = ["IsUnknown", "check_policy", "check_split", "parse_policy", "parse_split"]
@@ -51,22 +49,27 @@ _MAX_UNKNOWN_DEPTH = 32  # props are at most four levels deep; deeper values are
 class _Resource(Generic[SpecT]):
     model: type[SpecT]
     display: str
-    rules: Callable[[rules.Props], list[rules.Problem]]
+    rules: Callable[[rules.Props], list[Problem]]
 
 
 _POLICY = _Resource(CanaryPolicySpec, "CanaryPolicy", rules.policy_problems)
 _SPLIT = _Resource(TrafficSplitSpec, "TrafficSplit", rules.split_problems)
 
-_GATEWAYS: dict[str, type[_Spec]] = {"mse": MseGatewaySpec, "gateway_api": GatewayApiSpec, "istio": IstioSpec}
-_NESTED: dict[str, type[_Spec]] = {
+
+def _gateway_classes() -> str:
+    """``canary.MseGateway, canary.GatewayApi or canary.Istio``: every registered argument class."""
+    names = [f"canary.{gateway.display}" for gateway in GATEWAYS]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+_GATEWAY_CLASSES = _gateway_classes()
+_NESTED: dict[str, type[SpecModel]] = {
     "service": ServiceRefSpec,
     "route": RouteMatchSpec,
     "canary_deployment": CanaryDeploymentSpec,
 }
-_DISPLAY: dict[type[_Spec], str] = {
-    MseGatewaySpec: "MseGateway",
-    GatewayApiSpec: "GatewayApi",
-    IstioSpec: "Istio",
+_DISPLAY: dict[type[SpecModel], str] = {
+    **{gateway.spec: gateway.display for gateway in GATEWAYS},
     ServiceRefSpec: "ServiceRef",
     RouteMatchSpec: "RouteMatch",
     CanaryDeploymentSpec: "CanaryDeployment",
@@ -74,7 +77,7 @@ _DISPLAY: dict[type[_Spec], str] = {
     TrafficSplitSpec: "TrafficSplit",
 }
 _REQUIRED_HINTS = {
-    "gateway": "which gateway carries the route: canary.MseGateway, canary.GatewayApi or canary.Istio",
+    "gateway": f"which gateway carries the route: {_GATEWAY_CLASSES}",
     "service": "the Kubernetes Service whose pods carry the versions, e.g. ServiceRef(name='demo', port=80)",
     "route": "which requests to split, e.g. canary.RouteMatch(path='/demo')",
     "label_key": "the pod label that carries the version, e.g. 'version'",
@@ -83,15 +86,12 @@ _REQUIRED_HINTS = {
     "policy": "the CanaryPolicy whose traffic this split sets",
     "service.name": "the Service name, e.g. 'demo-service'",
     "service.port": "the Service port the route sends traffic to, e.g. 80",
-    "gateway.gateway_id": "the MSE gateway's id, e.g. 'gw-1a2b3c4d5e6f'",
-    "gateway.region": "the gateway's region, e.g. 'cn-hangzhou'",
-    "gateway.gateway": "the Gateway's name, e.g. 'public-gw'",
-    "gateway.hosts": "the VirtualService hosts, e.g. ['demo.example.com']",
+    **{f"gateway.{name}": hint for gateway in GATEWAYS for name, hint in gateway.hints.items()},
     "canary_deployment.image": "the canary's container image, e.g. 'demo:2.0'",
 }
 _SHAPES = {
     "(inputs)": "a mapping of property names to values",
-    "gateway": "a gateway: canary.MseGateway, canary.GatewayApi or canary.Istio (a mapping with a 'kind')",
+    "gateway": f"a gateway: {_GATEWAY_CLASSES} (a mapping with a 'kind')",
     "service": "a ServiceRef: a mapping with name, namespace and port",
     "route": "a RouteMatch: a mapping with path, path_type, name and canary_headers",
     "canary_deployment": "a CanaryDeployment: a mapping with image and replicas",
@@ -161,7 +161,7 @@ def _check(
 
 def _validate(
     resource: _Resource[SpecT], props: object, is_unknown: IsUnknown | None
-) -> tuple[SpecT | None, list[rules.Problem]]:
+) -> tuple[SpecT | None, list[Problem]]:
     if not isinstance(props, Mapping):
         return None, [((), f"the inputs must be {_SHAPES['(inputs)']}, {got(props)}")]
     data = {key: value for key, value in props.items() if not _is_internal(key)}
@@ -174,6 +174,9 @@ def _validate(
         errors = exc.errors(include_url=False)
     problems = [problem for error in errors for problem in _translate(resource, error)]
     problems.extend(resource.rules(data))
+    # A model validator's own problems come last: they repeat the rules above (dropped as duplicates)
+    # unless a validator has no matching rule, which must still be reported, not lost.
+    problems.extend(problem for error in errors for problem in _model_rule_problems(error))
     return None, [problem for problem in problems if not _involves_unknown(problem[0], unknown_paths)]
 
 
@@ -216,7 +219,7 @@ def _involves_unknown(path: Path, unknown_paths: list[Path]) -> bool:
 # ---- pydantic errors -> problems ----------------------------------------------------------------------
 
 
-def _translate(resource: _Resource[SpecT], error: ErrorDetails) -> list[rules.Problem]:
+def _translate(resource: _Resource[SpecT], error: ErrorDetails) -> list[Problem]:
     loc = tuple(_path_part(part) for part in error["loc"])
     path = _user_path(loc)
     kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
@@ -231,18 +234,27 @@ def _translate(resource: _Resource[SpecT], error: ErrorDetails) -> list[rules.Pr
 
 def _user_path(loc: Path) -> Path:
     """Drop the tag pydantic puts after ``gateway``: ``gateway.mse.region`` -> ``gateway.region``."""
-    if len(loc) >= 2 and loc[0] == "gateway" and loc[1] in _GATEWAYS:
+    if len(loc) >= 2 and loc[0] == "gateway" and gateway_model(loc[1]) is not None:
         return (loc[0], *loc[2:])
     return loc
 
 
-def _value_error(path: Path, cause: object, message: str) -> list[rules.Problem]:
+def _value_error(path: Path, cause: object, message: str) -> list[Problem]:
     if isinstance(cause, SpecError):
-        return []  # every model-level rule runs again on the raw props (rules.py), even when fields fail
+        return []  # reported by _model_rule_problems, after the rules that run on the raw props
     return [(path, str(cause) if cause is not None else message)]
 
 
-def _key_problem(path: Path, kind: str, message: str) -> rules.Problem:
+def _model_rule_problems(error: ErrorDetails) -> list[Problem]:
+    """The problems a model validator raised (``SpecError``), at their paths from the top."""
+    cause = (error.get("ctx") or {}).get("error")
+    if error["type"] != "value_error" or not isinstance(cause, SpecError):
+        return []
+    path = _user_path(tuple(_path_part(part) for part in error["loc"]))
+    return [((*path, *relative), reason) for relative, reason in cause.problems]
+
+
+def _key_problem(path: Path, kind: str, message: str) -> Problem:
     key = path[-1] if path else ""
     if not isinstance(key, str) or kind == "string_type":
         return (path[:-1], f"keys must be strings, got {show(key)} ({kind_of(key)})")
@@ -257,7 +269,7 @@ def _type_problem(
     value: object,
     ctx: dict[str, Any],
     message: str,
-) -> rules.Problem:
+) -> Problem:
     where = property_path(path)
     if kind == "missing":
         hint = _REQUIRED_HINTS.get(where)
@@ -268,9 +280,9 @@ def _type_problem(
         return (path[:-1], f"property names must be strings, got {show(value)} ({kind_of(value)})")
     if kind in ("union_tag_not_found", "union_tag_invalid"):
         tag = value.get("kind") if isinstance(value, Mapping) else None
-        expected = one_of(list(_GATEWAYS))
+        expected = one_of([gateway.kind for gateway in GATEWAYS])
         if tag is None:
-            hint = "use canary.MseGateway, canary.GatewayApi or canary.Istio"
+            hint = f"use {_GATEWAY_CLASSES}"
             return ((*path, "kind"), f"is required: one of {expected} ({hint})")
         return ((*path, "kind"), f"must be one of {expected}, {got(tag)}")
     if kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -295,12 +307,13 @@ def _unknown_property(resource: _Resource[SpecT], loc: Path) -> str:
     return f"{show(name)} is not a property of {where}; its properties are {one_of(fields)}"
 
 
-def _model_at(resource: _Resource[SpecT], parent: Path) -> type[_Spec] | None:
+def _model_at(resource: _Resource[SpecT], parent: Path) -> type[SpecModel] | None:
     """The model that owns the properties at ``parent`` (a pydantic loc, discriminator included)."""
     if parent == ():
         return resource.model
     if len(parent) == 1 and isinstance(parent[0], str):
         return _NESTED.get(parent[0])
-    if len(parent) == 2 and parent[0] == "gateway" and isinstance(parent[1], str):
-        return _GATEWAYS.get(parent[1])
+    if len(parent) == 2 and parent[0] == "gateway":
+        model = gateway_model(parent[1])
+        return None if model is None else model.spec
     return None

@@ -38,7 +38,7 @@ def test_the_model_modules_themselves_import_no_heavy_dependency() -> None:
     stub_parent = (
         "import sys, types; package = types.ModuleType('pulumi_canary'); "
         f"package.__path__ = [{str(PACKAGE_DIR)!r}]; sys.modules['pulumi_canary'] = package\n"
-        "import pulumi_canary.model, pulumi_canary.model.labels\n"
+        "import pulumi_canary.model, pulumi_canary.model.syntax\n"
     )
     assert loaded_after(stub_parent) == []
 

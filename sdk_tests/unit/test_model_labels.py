@@ -7,7 +7,7 @@ import re
 import pytest
 
 from pulumi_canary.model import RouteSnapshot, version_object_name
-from pulumi_canary.model.labels import (
+from pulumi_canary.model.syntax import (
     dns1035_label_problem,
     dns1123_label_problem,
     dns1123_subdomain_problem,

@@ -1,0 +1,111 @@
+"""Istio: its spec, its argument class, and what a VirtualService match cannot express.
+
+The route is a VirtualService routing to the subsets of a DestinationRule, one subset per version. Its
+driver is ``pulumi_canary.drivers.istio``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BeforeValidator
+
+from .. import syntax
+from .._text import Problem, Props, show
+from ..fields import checked, list_to_tuple, non_empty_list
+from .base import GatewayModel, GatewaySpecModel, kubernetes_route_name_problems, present
+
+if TYPE_CHECKING:
+    import pulumi
+
+__all__ = ["GATEWAY", "RESERVED_HEADER_KEYS", "Istio", "IstioSpec", "header_key_problem"]
+
+RESERVED_HEADER_KEYS = ("uri", "scheme", "method", "authority")
+
+
+def _host_problem(value: str) -> str | None:
+    if value == "*" or syntax.is_host_name(value):
+        return None
+    return (
+        f"{show(value)} is not a valid VirtualService host: a lowercase DNS name, short service name, "
+        "'*.' wildcard or '*', e.g. 'demo.example.com'"
+    )
+
+
+def _gateway_problem(value: str) -> str | None:
+    if value == "mesh":
+        return None
+    namespace, slash, name = value.rpartition("/")
+    if slash and syntax.dns1123_label_problem(namespace) is not None:
+        return f"{show(value)} is not a valid Istio gateway: the namespace must be a DNS-1123 label"
+    if syntax.dns1123_subdomain_problem(name) is not None:
+        return f"{show(value)} is not a valid Istio gateway: use 'mesh', 'name' or 'namespace/name'"
+    return None
+
+
+def header_key_problem(name: str) -> str | None:
+    """Istio reads these keys as pseudo-headers and ignores them in a header match."""
+    if name.lower() not in RESERVED_HEADER_KEYS:
+        return None
+    return (
+        f"Istio ignores the header key {name!r} in a VirtualService match (uri, scheme, method and "
+        "authority are reserved for pseudo-headers), so it cannot select the canary: use another header"
+    )
+
+
+class IstioSpec(GatewaySpecModel):
+    """Istio: a VirtualService routing to DestinationRule subsets (``canary.Istio``).
+
+    Example: ``{"kind": "istio", "hosts": ["demo.example.com"], "gateways": ["istio-system/public"]}``.
+    """
+
+    kind: Literal["istio"]
+    hosts: Annotated[
+        tuple[Annotated[str, checked(_host_problem)], ...],
+        BeforeValidator(list_to_tuple),
+        non_empty_list("host, e.g. 'demo.example.com'"),
+    ]
+    """The VirtualService's hosts (at least one)."""
+    gateways: Annotated[
+        tuple[Annotated[str, checked(_gateway_problem)], ...],
+        BeforeValidator(list_to_tuple),
+    ] = ()
+    """Istio Gateways (``namespace/name``, or ``mesh``); empty means sidecars only, as in Istio itself."""
+
+
+@dataclass(frozen=True)
+class Istio:
+    """Istio: a VirtualService routing to the subsets of a DestinationRule."""
+
+    hosts: pulumi.Input[list[str]]
+    gateways: pulumi.Input[list[str]] | None = None
+
+    def to_props(self) -> dict[str, Any]:
+        return present(kind="istio", hosts=self.hosts, gateways=self.gateways)
+
+
+def _route_problems(route: Props) -> list[Problem]:
+    problems = kubernetes_route_name_problems(route, "VirtualService")
+    headers = route.get("canary_headers")
+    if isinstance(headers, Mapping):
+        for name, value in headers.items():
+            if isinstance(name, str) and isinstance(value, str):  # the type rules report the others
+                problem = header_key_problem(name)
+                if problem is not None:
+                    problems.append((("canary_headers", name), problem))
+    return problems
+
+
+GATEWAY = GatewayModel(
+    kind="istio",
+    spec=IstioSpec,
+    argument=Istio,
+    title="Istio (a VirtualService and a DestinationRule)",
+    # Hosts and gateways are fields of the VirtualService, updated in place.
+    identity=("kind",),
+    driver="pulumi_canary.drivers.istio:open_driver",
+    hints={"hosts": "the VirtualService hosts, e.g. ['demo.example.com']"},
+    route_problems=_route_problems,
+)
