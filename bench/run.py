@@ -33,13 +33,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.gateways import GATEWAY_ID, NAMESPACE, BenchedGateway, benched
+from pulumi_canary.state_keys import POLICY_TYPE, SPLIT_TYPE
 from rig import tools, workspace
 from rig.cluster import LocalCluster, Process, free_port, http_ok, spawn_logged, stop_process, wait_until
 
 ROOT = tools.ROOT
-NAMESPACE = "bench"
-GATEWAY_ID = "gw-bench0123456789"
-GATEWAY_API_GATEWAY = "bench-gw"
 ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI-bench", "bench-secret-not-a-real-key"
 CREDENTIALS_ENV = {
     "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
@@ -47,24 +46,6 @@ CREDENTIALS_ENV = {
 }
 QUIET: dict[str, Any] = {"on_output": lambda _line: None}
 BUDGET = {"ratio": 1.3, "import_seconds": 0.15, "state_bytes": 2048}
-# A weight change needs: read the route (to resend it whole), read the versions' endpoints (the
-# readiness gate), UpdateGatewayRoute, ApplyGatewayRoute.
-MSE_MINIMUM_CALLS = {
-    "GetGatewayRouteDetail": 1,
-    "GetGatewayServiceDetail": 1,
-    "UpdateGatewayRoute": 1,
-    "ApplyGatewayRoute": 1,
-}
-# On the Gateway API: read the HTTPRoute, the policy's version Services (their selectors say what each
-# version is), the Service (its selector finds the pods) and its pods (the readiness gate), then apply.
-GATEWAY_API_MINIMUM_CALLS = {
-    "k8s get httproutes": 1,
-    "k8s list services": 1,
-    "k8s get services": 1,
-    "k8s list pods": 1,
-    "k8s patch httproutes": 1,
-}
-MINIMUM_CALLS = {"mse": MSE_MINIMUM_CALLS, "gateway_api": GATEWAY_API_MINIMUM_CALLS}
 
 
 @dataclass
@@ -105,23 +86,17 @@ def children_cpu_seconds() -> float:
 # ---- programs -----------------------------------------------------------------------------------------
 
 
-def gateway_args(kind: str, endpoint: str) -> Any:
-    import pulumi_canary as canary
-
-    if kind == "mse":
-        return canary.MseGateway(gateway_id=GATEWAY_ID, region="cn-hangzhou", endpoint=f"http://{endpoint}")
-    return canary.GatewayApi(gateway=GATEWAY_API_GATEWAY, namespace=NAMESPACE)
-
-
-def canary_program(kind: str, count: int, endpoint: str, weights: dict[int, int]) -> Callable[[], None]:
+def canary_program(
+    gateway: BenchedGateway, count: int, endpoint: str, weights: dict[int, int]
+) -> Callable[[], None]:
     def program() -> None:
         import pulumi_canary as canary
 
-        gateway = gateway_args(kind, endpoint)
+        arguments = gateway.arguments(endpoint)
         for index in range(count):
             policy = canary.CanaryPolicy(
                 f"p{index}",
-                gateway=gateway,
+                gateway=arguments,
                 service=canary.ServiceRef(name=f"svc-{index}", namespace=NAMESPACE, port=80),
                 route=canary.RouteMatch(path=f"/p{index}"),
                 label_key="version",
@@ -332,137 +307,174 @@ def counted(stack: Any, cluster: LocalCluster) -> Iterator[None]:
         stack.remove_config("kubernetes:kubeconfig")
 
 
+@dataclass
+class BenchRig:
+    """The processes every measurement shares, and where stacks keep their files."""
+
+    cluster: LocalCluster
+    emulator: EmulatorProcess
+    work: Path
+
+
+@dataclass
+class ScaleSamples:
+    """What the repeats of one (gateway, N) measurement gather."""
+
+    preview: Samples = field(default_factory=Samples)
+    up: Samples = field(default_factory=Samples)
+    up_cpu: Samples = field(default_factory=Samples)
+    floor_preview: Samples = field(default_factory=Samples)
+    floor_up: Samples = field(default_factory=Samples)
+    floor_up_cpu: Samples = field(default_factory=Samples)
+    objects_up: Samples = field(default_factory=Samples)
+    refresh: Samples = field(default_factory=Samples)
+    change: Samples = field(default_factory=Samples)
+    calls: dict[str, int] = field(default_factory=dict)
+    refresh_calls: dict[str, int] = field(default_factory=dict)
+    floor_entry: float = float("nan")
+
+
 def measure_scale(
-    kind: str,
+    gateway: BenchedGateway, count: int, repeats: int, rig: BenchRig, figures: Figures, detailed: bool
+) -> None:
+    samples = ScaleSamples()
+    for attempt in range(repeats):
+        measure_floor(gateway, count, attempt, rig, samples, figures, detailed)
+        measure_canary(gateway, count, attempt, rig, samples, figures, detailed)
+    report_scale(gateway, count, samples, figures, detailed)
+
+
+def measure_floor(
+    gateway: BenchedGateway,
     count: int,
-    repeats: int,
-    cluster: LocalCluster,
-    emulator: EmulatorProcess,
-    work: Path,
+    attempt: int,
+    rig: BenchRig,
+    samples: ScaleSamples,
     figures: Figures,
     detailed: bool,
 ) -> None:
-    preview, up, floor_preview, floor_up, objects_up, refresh, change = (Samples() for _ in range(7))
-    up_cpu, floor_up_cpu = Samples(), Samples()
-    calls: dict[str, int] = {}
-    refresh_calls: dict[str, int] = {}
-    floor_entry = float("nan")
-    for attempt in range(repeats):
-        floor = workspace.inline_stack(
-            work / f"floor-{kind}-{count}-{attempt}",
+    """The no-op floor (and, where it applies, the floor plus the objects alone) for N pairs."""
+    env = stack_env(rig.cluster)
+    floor = workspace.inline_stack(
+        rig.work / f"floor-{gateway.kind}-{count}-{attempt}", "bench", "floor", floor_program(count), env
+    )
+    with timed(samples.floor_preview):
+        floor.preview(**QUIET)
+    with timed(samples.floor_up, samples.floor_up_cpu):
+        floor.up(**QUIET)
+    if detailed and attempt == 0:
+        floor_resources = [
+            r for r in (floor.export_stack().deployment or {})["resources"] if r["type"].endswith(":Noop")
+        ]
+        samples.floor_entry = mean_json_size(floor_resources)
+        figures.notes.append(f"floor state per resource: {samples.floor_entry:.0f} B")
+    floor.destroy(**QUIET)
+    if gateway.objects_floor and detailed:
+        objects = workspace.inline_stack(
+            rig.work / f"objects-{count}-{attempt}",
             "bench",
-            "floor",
-            floor_program(count),
-            stack_env(cluster),
+            "objects",
+            floor_program(count, objects=True),
+            env,
         )
-        with timed(floor_preview):
-            floor.preview(**QUIET)
-        with timed(floor_up, floor_up_cpu):
-            floor.up(**QUIET)
-        if detailed and attempt == 0:
-            floor_resources = [
-                r for r in (floor.export_stack().deployment or {})["resources"] if r["type"].endswith(":Noop")
-            ]
-            floor_entry = mean_json_size(floor_resources)
-            figures.notes.append(f"floor state per resource: {floor_entry:.0f} B")
-        floor.destroy(**QUIET)
-        if kind == "gateway_api" and detailed:
-            objects = workspace.inline_stack(
-                work / f"objects-{count}-{attempt}",
-                "bench",
-                "objects",
-                floor_program(count, objects=True),
-                stack_env(cluster),
-            )
-            objects.preview(**QUIET)
-            with timed(objects_up):
-                objects.up(**QUIET)
-            objects.destroy(**QUIET)
+        objects.preview(**QUIET)
+        with timed(samples.objects_up):
+            objects.up(**QUIET)
+        objects.destroy(**QUIET)
 
-        weights: dict[int, int] = {}
-        program = canary_program(kind, count, emulator.endpoint, weights)
-        stack = workspace.inline_stack(
-            work / f"{kind}-{count}-{attempt}", "bench", "canary", program, stack_env(cluster)
-        )
-        with timed(preview):
-            stack.preview(**QUIET)
-        with timed(up, up_cpu):
-            stack.up(**QUIET)
-        if detailed:
-            with timed(refresh):
-                stack.refresh(**QUIET)
-            weights[0] = 10 + attempt  # a real change on each repeat
-            calls = counted_run(stack.up, stack, kind, emulator, cluster, change)
-            if attempt == 0:
-                # The engine configures a refresh's provider from the state, which the counted `up` just
-                # wrote: this refresh reaches the cluster as the audited identity too.
-                refresh_calls = counted_run(stack.refresh, stack, kind, emulator, cluster)
-                label = {"mse": "MSE", "gateway_api": "Gateway API"}[kind]
-                state_figures(stack, count, figures, label, floor_entry)
-        stack.destroy(**QUIET)
-    label = {"mse": "MSE (emulator)", "gateway_api": "Gateway API"}[kind]
-    ratio_preview = figures.compare(f"{label}: preview, N={count}", preview, floor_preview)
-    ratio_up = figures.compare(f"{label}: up (create), N={count}", up, floor_up)
-    figures.compare(f"{label}: up (create), N={count}, CPU of the engine and provider", up_cpu, floor_up_cpu)
-    if objects_up.values:
+
+def measure_canary(
+    gateway: BenchedGateway,
+    count: int,
+    attempt: int,
+    rig: BenchRig,
+    samples: ScaleSamples,
+    figures: Figures,
+    detailed: bool,
+) -> None:
+    """N CanaryPolicy+TrafficSplit pairs: preview, up, and (detailed) refresh and one weight change."""
+    weights: dict[int, int] = {}
+    program = canary_program(gateway, count, rig.emulator.endpoint, weights)
+    stack = workspace.inline_stack(
+        rig.work / f"{gateway.kind}-{count}-{attempt}", "bench", "canary", program, stack_env(rig.cluster)
+    )
+    with timed(samples.preview):
+        stack.preview(**QUIET)
+    with timed(samples.up, samples.up_cpu):
+        stack.up(**QUIET)
+    if detailed:
+        with timed(samples.refresh):
+            stack.refresh(**QUIET)
+        weights[0] = 10 + attempt  # a real change on each repeat
+        samples.calls = counted_run(stack.up, stack, rig, samples.change)
+        if attempt == 0:
+            # The engine configures a refresh's provider from the state, which the counted `up` just
+            # wrote: this refresh reaches the cluster as the audited identity too.
+            samples.refresh_calls = counted_run(stack.refresh, stack, rig)
+            state_figures(stack, count, figures, gateway.short_label, samples.floor_entry)
+    stack.destroy(**QUIET)
+
+
+def report_scale(
+    gateway: BenchedGateway, count: int, samples: ScaleSamples, figures: Figures, detailed: bool
+) -> None:
+    label = gateway.label
+    ratio_preview = figures.compare(f"{label}: preview, N={count}", samples.preview, samples.floor_preview)
+    ratio_up = figures.compare(f"{label}: up (create), N={count}", samples.up, samples.floor_up)
+    figures.compare(
+        f"{label}: up (create), N={count}, CPU of the engine and provider",
+        samples.up_cpu,
+        samples.floor_up_cpu,
+    )
+    if samples.objects_up.values:
         figures.compare(
             f"{label}: up (create), N={count}, floor plus the objects alone (written, no reads)",
-            objects_up,
-            floor_up,
+            samples.objects_up,
+            samples.floor_up,
         )
-    if detailed:
-        figures.rows.append((f"{label}: refresh, N={count}", refresh.summary(), "", ""))
-        figures.rows.append((f"{label}: one weight change in a stack of N={count}", change.summary(), "", ""))
-        figures.notes.append(f"{label}: API calls for one weight change in N={count}: {format_calls(calls)}")
-        figures.notes.append(f"{label}: API calls for refresh, N={count}: {format_calls(refresh_calls)}")
-        minimum = sum(MINIMUM_CALLS[kind].values())
+    if not detailed:
+        return
+    calls = samples.calls
+    figures.rows.append((f"{label}: refresh, N={count}", samples.refresh.summary(), "", ""))
+    figures.rows.append(
+        (f"{label}: one weight change in a stack of N={count}", samples.change.summary(), "", "")
+    )
+    figures.notes.append(f"{label}: API calls for one weight change in N={count}: {format_calls(calls)}")
+    figures.notes.append(f"{label}: API calls for refresh, N={count}: {format_calls(samples.refresh_calls)}")
+    minimum = sum(gateway.minimum_calls.values())
+    figures.checks.append(
+        (
+            f"{label} weight change within the minimum API calls",
+            sum(calls.values()) <= minimum,
+            f"{sum(calls.values())} calls, minimum {minimum}",
+        )
+    )
+    for what, ratio in (("preview", ratio_preview), ("up", ratio_up)):
         figures.checks.append(
             (
-                f"{label} weight change within the minimum API calls",
-                sum(calls.values()) <= minimum,
-                f"{sum(calls.values())} calls, minimum {minimum}",
-            )
-        )
-        figures.checks.append(
-            (
-                f"{label} preview ratio at N={count} <= {BUDGET['ratio']}",
-                ratio_preview <= BUDGET["ratio"],
-                f"{ratio_preview:.2f}",
-            )
-        )
-        figures.checks.append(
-            (
-                f"{label} up ratio at N={count} <= {BUDGET['ratio']}",
-                ratio_up <= BUDGET["ratio"],
-                f"{ratio_up:.2f}",
+                f"{label} {what} ratio at N={count} <= {BUDGET['ratio']}",
+                ratio <= BUDGET["ratio"],
+                f"{ratio:.2f}",
             )
         )
 
 
 def counted_run(
-    run: Callable[..., Any],
-    stack: Any,
-    kind: str,
-    emulator: EmulatorProcess,
-    cluster: LocalCluster,
-    samples: Samples | None = None,
+    run: Callable[..., Any], stack: Any, rig: BenchRig, samples: Samples | None = None
 ) -> dict[str, int]:
     """``run`` (the stack's ``up`` or ``refresh``), timed into ``samples`` if given; returns the API calls
-    it made."""
-    emulator.clear_requests()
-    audit_before = len(cluster.client_requests())
-    with counted(stack, cluster), timed(samples or Samples()):
+    it made: the emulator's actions (none unless the gateway is MSE) and the apiserver's audited ones."""
+    rig.emulator.clear_requests()
+    audit_before = len(rig.cluster.client_requests())
+    with counted(stack, rig.cluster), timed(samples or Samples()):
         run(**QUIET)
-    return count_calls(kind, emulator, cluster, audit_before)
+    return count_calls(rig.emulator, rig.cluster, audit_before)
 
 
-def count_calls(
-    kind: str, emulator: EmulatorProcess, cluster: LocalCluster, audit_before: int
-) -> dict[str, int]:
+def count_calls(emulator: EmulatorProcess, cluster: LocalCluster, audit_before: int) -> dict[str, int]:
     counted: dict[str, int] = {}
-    if kind == "mse":
-        for action in emulator.actions():
-            counted[action] = counted.get(action, 0) + 1
+    for action in emulator.actions():
+        counted[action] = counted.get(action, 0) + 1
     for event in cluster.client_requests()[audit_before:]:
         resource = event.get("objectRef", {}).get("resource", "?")
         key = f"k8s {event.get('verb')} {resource}"
@@ -484,7 +496,7 @@ def state_figures(stack: Any, count: int, figures: Figures, label: str, floor_en
     dependencies, timestamps, the registration stack trace), which the floor's no-op resources carry too.
     The budget applies to what the plugin writes: the floor's entry alone is over 2 KB."""
     resources = (stack.export_stack().deployment or {})["resources"]
-    ours = [r for r in resources if r["type"].endswith((":CanaryPolicy", ":TrafficSplit"))]
+    ours = [r for r in resources if r["type"].endswith((POLICY_TYPE, SPLIT_TYPE))]
     total = mean_json_size(ours)
     written = statistics.mean(
         len(json.dumps(r.get("inputs", {}))) + len(json.dumps(r.get("outputs", {}))) for r in ours
@@ -575,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", help="comma-separated N values (default 1,50,200; quick: 1,3)")
     parser.add_argument("--repeats", type=int, help="runs per figure (default 3; quick: 1)")
     args = parser.parse_args(argv)
+    gateways = benched(args.gateways)
     sizes, repeats = ([1, 3], 1) if args.quick else ([1, 50, 200], 3)
     if args.sizes:
         sizes = [int(size) for size in args.sizes.split(",")]
@@ -590,11 +603,10 @@ def main(argv: list[str] | None = None) -> int:
                 apply_manifest(cluster.kubeconfig_path, manifest)
             wait_ready(cluster.kubeconfig_path, "svc-0-v2")
             with EmulatorProcess(cluster.kubeconfig_path, work) as emulator:
-                for kind in args.gateways.split(","):
+                rig = BenchRig(cluster, emulator, work)
+                for gateway in gateways:
                     for count in sizes:
-                        measure_scale(
-                            kind, count, repeats, cluster, emulator, work, figures, count == max(sizes)
-                        )
+                        measure_scale(gateway, count, repeats, rig, figures, count == max(sizes))
     write_results(args.output, figures, sizes, repeats, time.perf_counter() - started)
     print(args.output.read_text())
     return 0

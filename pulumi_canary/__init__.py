@@ -38,6 +38,7 @@ _PUBLIC = {
     "CanaryDeployment": "pulumi_canary.adapter.inputs",
     "CanaryError": "pulumi_canary.errors",
     "InvalidInputError": "pulumi_canary.errors",
+    "ConfigurationError": "pulumi_canary.errors",
     "PreconditionError": "pulumi_canary.errors",
     "OwnershipError": "pulumi_canary.errors",
     "NotReadyError": "pulumi_canary.errors",
@@ -49,6 +50,7 @@ __all__ = [
     "CanaryDeployment",
     "CanaryError",
     "CanaryPolicy",
+    "ConfigurationError",
     "GatewayApi",
     "InvalidInputError",
     "Istio",
@@ -68,6 +70,7 @@ if TYPE_CHECKING:
     from .errors import (
         ApiError,
         CanaryError,
+        ConfigurationError,
         InvalidInputError,
         NotReadyError,
         OwnershipError,

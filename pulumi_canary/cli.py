@@ -65,11 +65,11 @@ def run_preview_report(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     from .reporting.status import as_json, table
-    from .status import stack_status
+    from .usecases.status import stack_status
 
     state = read_json(args.state)
     while True:
-        rows = stack_status(state)
+        rows = stack_status(state, {})  # credentials from the environment, as for any CLI
         sys.stdout.write(as_json(rows) if args.json else table(rows))
         sys.stdout.flush()
         if not args.watch:

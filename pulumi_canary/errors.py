@@ -4,11 +4,13 @@
 
     CanaryError                      every error this package raises on purpose
     ├── InvalidInputError            the program declares something impossible: (property, reason) pairs
+    ├── ConfigurationError           pulumi-canary cannot be set up: no credentials, a broken kubeconfig...
     ├── PreconditionError            the live world does not allow the change (no pod carries the label...)
     ├── OwnershipError               the object belongs to another stack/resource or another field manager
     ├── NotReadyError                a version has too few ready endpoints to receive traffic
     └── ApiError                     a gateway or Kubernetes API call failed
         ├── TransientApiError        retrying can help (5xx, throttling, timeouts, conflicts)
+        │   └── ChangedMeanwhileError  an optimistic write lost a race: read again, compute again
         └── PermanentApiError        retrying will not help (4xx, Success:false with a permanent code)
 
 Every message says what was being done, on which object, and what to do next. ``ApiError`` carries the
@@ -42,6 +44,12 @@ class InvalidInputError(CanaryError):
     def __init__(self, failures: Sequence[Failure]) -> None:
         self.failures = tuple(failures)
         super().__init__("; ".join(str(failure) for failure in self.failures))
+
+
+class ConfigurationError(CanaryError):
+    """The stack or the environment does not let pulumi-canary reach a gateway or the cluster: missing
+    credentials, an unreadable kubeconfig, a gateway kind no driver is registered for. Unlike a live-state
+    problem it is never silenced, in ``preview`` either: the message names what to set."""
 
 
 class PreconditionError(CanaryError):
@@ -98,3 +106,7 @@ class TransientApiError(ApiError):
 
 class PermanentApiError(ApiError):
     """A failure that will repeat on retry; the message says what to fix."""
+
+
+class ChangedMeanwhileError(TransientApiError):
+    """An optimistic write lost a race; re-reading and computing again fixes it."""

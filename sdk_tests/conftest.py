@@ -13,6 +13,28 @@ import pytest
 from rig import workspace
 from rig.cluster import LocalCluster
 
+LAYER_OF_FOLDER = {
+    "unit": "unit",
+    "emulator": "emulator",
+    "drivers": "emulator",
+    "rig": "cluster",
+    "engine": "engine",
+    "conformance": "engine",
+    "bench": "engine",
+    "examples": "examples",
+    "traffic": "traffic",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its layer, from the folder it lives in (pyproject.toml lists the markers)."""
+    root = Path(__file__).parent
+    for item in items:
+        folder = Path(item.path).relative_to(root).parts[0]
+        if folder not in LAYER_OF_FOLDER:
+            raise pytest.UsageError(f"{item.nodeid}: add its folder {folder!r} to LAYER_OF_FOLDER")
+        item.add_marker(LAYER_OF_FOLDER[folder])
+
 
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,15 +8,21 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from ..model.gateways import GatewayApi, Istio, MseGateway
+from ..state_keys import OWNER_KEY
 from .inputs import CanaryDeployment, RouteMatch, ServiceRef
 from .providers import CanaryPolicyProvider, TrafficSplitProvider
-from .state_keys import OWNER_KEY
 
 Gateway = MseGateway | GatewayApi | Istio
 """Any registered gateway's argument class (``model/gateways/``)."""
 # What a TrafficSplit takes from its policy's declaration (its delete drains as the policy says).
 SPLIT_INPUTS = (
-    "gateway", "service", "route", "label_key", "stable_version", "canary_version", "drain_seconds",
+    "gateway",
+    "service",
+    "route",
+    "label_key",
+    "stable_version",
+    "canary_version",
+    "drain_seconds",
 )
 
 

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..errors import PreconditionError
+from ..errors import ConfigurationError
 
 ENV_ACCESS_KEY_ID = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALICLOUD_ACCESS_KEY")
 ENV_ACCESS_KEY_SECRET = ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALICLOUD_SECRET_KEY")
@@ -39,7 +39,7 @@ class AlibabaCredentials:
         key_id = first_set(config, "alicloud:accessKey", ENV_ACCESS_KEY_ID)
         secret = first_set(config, "alicloud:secretKey", ENV_ACCESS_KEY_SECRET)
         if not key_id or not secret:
-            raise PreconditionError(
+            raise ConfigurationError(
                 "no Alibaba Cloud credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and "
                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET, or `pulumi config set alicloud:accessKey ...` and "
                 "`pulumi config set --secret alicloud:secretKey ...`"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import Protocol
 
-from ..errors import PreconditionError
+from ..errors import ConfigurationError, PreconditionError
 from ..model import (
     AdoptRoute,
     ApplyCanaryDeployment,
@@ -160,7 +160,7 @@ class Executor:
 
     def _workloads(self) -> Workloads:
         if self.workloads is None:
-            raise PreconditionError(
+            raise ConfigurationError(
                 "canary_deployment needs access to the Kubernetes cluster: set KUBECONFIG or the Pulumi "
                 "config key kubernetes:kubeconfig"
             )

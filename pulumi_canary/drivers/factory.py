@@ -1,20 +1,37 @@
-"""Pick the driver for a spec's gateway kind and build it from the stack configuration."""
+"""Build the drivers of one operation from a spec and the stack configuration.
+
+The gateway driver comes from the registry (``pulumi_canary.model.gateways``): each gateway names the
+function that builds its driver, so nothing here branches on the kind.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
-from typing import TYPE_CHECKING
+from importlib import import_module
+from typing import Protocol
 
-from ..errors import PreconditionError
-from ..model import CanaryPolicySpec, GatewayApiSpec, IstioSpec, MseGatewaySpec, TrafficSplitSpec
-from .executor import GatewayDriver
-from .kube import KubeAccess
+from ..errors import ConfigurationError
+from ..model import (
+    CanaryPolicySpec,
+    LiveRoute,
+    Plan,
+    RouteMatchSpec,
+    RouteSnapshot,
+    TrafficSplitSpec,
+    gateway_model,
+)
+from .context import DriverContext
+from .executor import Executor, GatewayDriver, Outcome, read_live
 from .workloads import ServiceTarget, Workloads
 
-if TYPE_CHECKING:
-    from .k8s_routes import RouteIntent
+VersionedSpec = CanaryPolicySpec | TrafficSplitSpec
+
+
+class DriverBuilder(Protocol):
+    """What a gateway's ``driver`` entry names: ``open_driver(spec, context)``."""
+
+    def __call__(self, spec: VersionedSpec, context: DriverContext) -> GatewayDriver: ...
 
 
 @dataclass
@@ -23,50 +40,42 @@ class Session:
 
     gateway: GatewayDriver
     target: ServiceTarget
-    kube: KubeAccess
-    owner: str
+    context: DriverContext
 
-    @cached_property
+    @property
     def workloads(self) -> Workloads | None:
-        """Made on first use: many operations never touch the cluster's workloads (no client is built)."""
-        if not (self.kube.path or self.kube.content):
-            return None
-        return Workloads(self.kube.client(), self.owner)
+        """The same workloads the gateway's driver uses, if any; made on first use otherwise."""
+        return self.context.workloads
+
+    def read(
+        self,
+        match: RouteMatchSpec,
+        route_id: str | None,
+        versions: Iterable[str],
+        *,
+        owns_deployments: bool,
+        readiness: bool = True,
+    ) -> LiveRoute:
+        """The live route; with the canary Deployments of ``versions`` when the policy owns any."""
+        workloads = self.workloads if owns_deployments else None
+        return read_live(self.gateway, workloads, self.target, match, route_id, versions, readiness=readiness)
+
+    def run(self, plan: Plan, route_id: str | None, original: RouteSnapshot | None = None) -> Outcome:
+        return Executor(self.gateway, self.workloads, self.target, Outcome(route_id, original)).run(plan)
 
 
-def open_session(spec: CanaryPolicySpec | TrafficSplitSpec, config: Mapping[str, str], owner: str) -> Session:
+def open_session(spec: VersionedSpec, config: Mapping[str, str], owner: str) -> Session:
+    context = DriverContext.of(config, owner)
     target = ServiceTarget(spec.service.namespace, spec.service.name, spec.label_key)
-    return Session(gateway_driver(spec, config, owner), target, KubeAccess.resolve(config), owner)
+    return Session(gateway_driver(spec, context), target, context)
 
 
-def gateway_driver(
-    spec: CanaryPolicySpec | TrafficSplitSpec, config: Mapping[str, str], owner: str
-) -> GatewayDriver:
-    if isinstance(spec.gateway, MseGatewaySpec):
-        from .credentials import AlibabaCredentials
-        from .mse import MseDriver
-
-        credentials = AlibabaCredentials.resolve(config)
-        return MseDriver(
-            spec.gateway,
-            spec.service,
-            credentials,
-            owner,
-            spec.canary_version,
-            bool(spec.route.canary_headers),
+def gateway_driver(spec: VersionedSpec, context: DriverContext) -> GatewayDriver:
+    gateway = gateway_model(spec.gateway.kind)
+    if gateway is None:
+        raise ConfigurationError(
+            f"gateway kind {spec.gateway.kind!r} is not supported: no driver is registered"
         )
-    if isinstance(spec.gateway, GatewayApiSpec):
-        from .gateway_api import GatewayApiDriver
-
-        return GatewayApiDriver(KubeAccess.resolve(config).client(), spec.gateway, route_intent(spec, owner))
-    if isinstance(spec.gateway, IstioSpec):
-        from .istio import IstioDriver
-
-        return IstioDriver(KubeAccess.resolve(config).client(), spec.gateway, route_intent(spec, owner))
-    raise PreconditionError(f"gateway kind {spec.gateway.kind!r} is not supported")
-
-
-def route_intent(spec: CanaryPolicySpec | TrafficSplitSpec, owner: str) -> RouteIntent:
-    from .k8s_routes import RouteIntent
-
-    return RouteIntent(spec.service, spec.label_key, spec.canary_version, spec.route, owner)
+    module, _, function = gateway.driver.partition(":")
+    builder: DriverBuilder = getattr(import_module(module), function)
+    return builder(spec, context)

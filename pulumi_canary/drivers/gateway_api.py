@@ -7,26 +7,37 @@ Gateway API reads them as proportions, so 90/10 means 90%/10%). With ``canary_he
 placed before the weighted one, sends requests carrying all those headers to the canary's Service; the
 Gateway API ranks a match with more header matches above the plain path match anyway.
 
-The manifests are built by the pure functions below; ``GatewayApiDriver`` only reads, decides which
-entries are ours (see ``k8s_routes``) and writes with server-side apply.
+The manifests are built by the pure functions below. ``HttpRouteDialect`` tells the shared
+``k8s_routes.RouteDriver`` how an HTTPRoute looks, ``VersionServices`` keeps the per-version Services,
+and ``GatewayApiDriver`` puts the three together.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import OwnershipError, PreconditionError
+from ..model import CanaryPolicySpec, GatewayApiSpec, RouteMatchSpec, ServiceRefSpec, TrafficSplitSpec
 from ..model.live import RouteSnapshot
 from ..model.naming import version_object_name
-from ..model.specs import GatewayApiSpec, RouteMatchSpec, ServiceRefSpec
-from . import k8s_routes
-from .k8s_routes import Manifest, Objects, RouteIntent, created_labels, ownership_metadata, route_owner
-from .workloads import VERSION_ANNOTATION, format_labels
+from .context import DriverContext
+from .k8s_routes import (
+    Manifest,
+    Objects,
+    RouteDriver,
+    RouteIntent,
+    created_labels,
+    entries_of,
+    ownership_metadata,
+    route_owner,
+)
+from .workloads import VERSION_ANNOTATION, Workloads, format_labels
 
 if TYPE_CHECKING:
     from lightkube import Client
+
+    from .executor import GatewayDriver
 
 GROUP = "gateway.networking.k8s.io"
 API_VERSION = f"{GROUP}/v1"
@@ -34,17 +45,12 @@ PATH_TYPES = {"prefix": "PathPrefix", "exact": "Exact", "regex": "RegularExpress
 MAX_RULES = 16  # the HTTPRoute CRD's limit on spec.rules
 DRIFTED_SELECTOR = "(selector)"
 """Key of ``LiveRoute.versions`` labels when a version's Service no longer selects within the Service."""
-# The HTTPRoute CRD's pattern for header match values: visible ASCII, single inner spaces or tabs.
-_HEADER_VALUE = re.compile(r"[!-~]+(?:[\t ]?[!-~]+)*")
 
 
 def http_route_resource() -> Any:
     from lightkube.generic_resource import create_namespaced_resource
 
     return create_namespaced_resource(GROUP, "v1", "HTTPRoute", "httproutes")
-
-
-# ---- what the Gateway API cannot express (pure) ---------------------------------------------------------
 
 
 # ---- manifests (pure) ---------------------------------------------------------------------------------
@@ -85,14 +91,6 @@ def rule_with_path(rules: Sequence[Mapping[str, Any]], match: RouteMatchSpec) ->
         if any(_is_plain_path(candidate, wanted) for candidate in rule.get("matches") or []):
             return index
     return None
-
-
-def rule_to_adopt(rules: Sequence[Mapping[str, Any]], match: RouteMatchSpec) -> int | None:
-    """The rule a policy takes over: the one with its path, else the only rule there is."""
-    found = rule_with_path(rules, match)
-    if found is None and len(rules) == 1:
-        return 0
-    return found
 
 
 def retargeted_matches(base: Mapping[str, Any], match: RouteMatchSpec) -> list[Manifest]:
@@ -258,100 +256,27 @@ def unsplittable(rule: Mapping[str, Any]) -> str | None:
     return None
 
 
-# ---- the driver -----------------------------------------------------------------------------------------
+# ---- what an HTTPRoute tells the shared driver (pure) ---------------------------------------------------
 
 
-class GatewayApiDriver(k8s_routes.RouteDriver):
-    """One Gateway, one Service, one owner; the lightkube client is made per operation (never pickled)."""
+class HttpRouteDialect:
+    """The ``k8s_routes.RouteDialect`` of an HTTPRoute: rules with weighted backendRefs to the version
+    Services, on routes attached to the policy's Gateway."""
 
     kind = "HTTPRoute"
     entries_field = "rules"
-    max_entries = MAX_RULES
+    max_entries: int | None = MAX_RULES
 
-    def __init__(self, client: Client, gateway: GatewayApiSpec, intent: RouteIntent) -> None:
-        from lightkube.resources.core_v1 import Service
-
-        namespace = intent.service.namespace
-        super().__init__(client, Objects(client, http_route_resource(), self.kind, namespace), intent)
+    def __init__(self, gateway: GatewayApiSpec, intent: RouteIntent) -> None:
         self.gateway = gateway
-        self.services = Objects(client, Service, "Service", namespace)
-
-    # ---- versions: one Service each -----------------------------------------------------------------
-
-    def _service_name(self, version: str) -> str:
-        return version_object_name(self.intent.service.name, version)
-
-    def _version_services(self) -> dict[str, Manifest]:
-        owned: dict[str, Manifest] = {}
-        for service in self.services.all(labels=created_labels(self.intent.owner)):
-            metadata = service["metadata"]
-            version = (metadata.get("annotations") or {}).get(VERSION_ANNOTATION)
-            if version and route_owner(metadata, self.intent.owner) == "self":
-                owned[version] = service
-        return owned
-
-    def version_labels(self) -> dict[str, dict[str, str]]:
-        try:
-            # The readiness reads need this selector too: one read of the Service serves both.
-            base_selector = self.workloads.selector(self.intent.target)
-        except PreconditionError:
-            base_selector = {}  # no Service, or one without a selector: every version Service has drifted
-        return {
-            version: selected_labels(
-                (service.get("spec") or {}).get("selector") or {}, base_selector, self.intent.label_key
-            )
-            for version, service in self._version_services().items()
-        }
-
-    def version_target_names(self, versions: Sequence[str]) -> dict[str, str]:
-        return {self._service_name(version): version for version in versions}
-
-    def _base_service(self) -> Manifest:
-        # Read through the workloads, which need the same Service for the selector and the pods; their
-        # selector() refuses a Service that is missing or selects no pods.
-        self.workloads.selector(self.intent.target)
-        service: Manifest = self.workloads.service(self.intent.target).to_dict()
-        where = f"service {self.namespace}/{self.intent.service.name}"
-        spec = service.get("spec") or {}
-        ports = [port.get("port") for port in spec.get("ports") or []]
-        if self.intent.service.port not in ports:
-            raise PreconditionError(
-                f"{where} has no port {self.intent.service.port} (its ports: {ports}): "
-                "set service.port to one of them"
-            )
-        return service
-
-    def ensure_versions(self, wanted: Mapping[str, Mapping[str, str]]) -> None:
-        base = self._base_service()
-        for name, labels in wanted.items():
-            self._ensure_version(base, name, labels)
-
-    def _ensure_version(self, base: Manifest, name: str, labels: Mapping[str, str]) -> None:
-        service_name = self._service_name(name)
-        existing = self.services.get(service_name)
-        if existing is not None and route_owner(existing["metadata"], self.intent.owner) != "self":
-            raise OwnershipError(
-                f"Service {self.namespace}/{service_name} already exists and is not this policy's: "
-                "pulumi-canary names the Service of each version <service>-<version> and will not take "
-                "over another; rename or delete it"
-            )
-        self.services.apply(version_service_manifest(base, service_name, name, labels, self.intent.owner))
-
-    def remove_version(self, name: str) -> None:
-        service_name = self._service_name(name)
-        existing = self.services.get(service_name)
-        if existing is None or route_owner(existing["metadata"], self.intent.owner) != "self":
-            return
-        if any(
-            references(rule, service_name) for route in self.routes.all() for rule in self._entries(route)
-        ):
-            return  # a route still sends traffic there (a restored route, or one made by hand)
-        self.services.delete(service_name)
-
-    # ---- the HTTPRoute -------------------------------------------------------------------------------
+        self.intent = intent
+        self.namespace = intent.service.namespace
 
     def entry_with_path(self, entries: Sequence[Mapping[str, Any]], match: RouteMatchSpec) -> int | None:
         return rule_with_path(entries, match)
+
+    def target_names(self, versions: Sequence[str]) -> dict[str, str]:
+        return {version_object_name(self.intent.service.name, version): version for version in versions}
 
     def targets_of(self, entry: Mapping[str, Any]) -> list[Manifest]:
         return [dict(ref) for ref in entry.get("backendRefs") or []]
@@ -362,10 +287,11 @@ class GatewayApiDriver(k8s_routes.RouteDriver):
     def weights_of(self, entry: Mapping[str, Any] | None, names: Mapping[str, str]) -> dict[str, int]:
         return weights_of_rule(entry, names)
 
-    def our_entries_for(
+    def our_entries(
         self, base: Mapping[str, Any], match: RouteMatchSpec, targets: Sequence[Mapping[str, Any]]
     ) -> list[Manifest]:
-        return our_rules(base, match, targets, self._service_name(self.intent.canary_version))
+        canary_service = version_object_name(self.intent.service.name, self.intent.canary_version)
+        return our_rules(base, match, targets, canary_service)
 
     def unsplittable(self, entry: Mapping[str, Any]) -> str | None:
         return unsplittable(entry)
@@ -383,3 +309,106 @@ class GatewayApiDriver(k8s_routes.RouteDriver):
         self, name: str, original: RouteSnapshot, entries: Sequence[Mapping[str, Any]]
     ) -> Manifest:
         return adopted_route_manifest(name, self.namespace, self.intent.owner, original, entries)
+
+
+# ---- versions: one Service each (I/O) -------------------------------------------------------------------
+
+
+class VersionServices:
+    """The ``k8s_routes.VersionStore`` of the Gateway API: a Service per version, ``<service>-<version>``."""
+
+    def __init__(self, client: Client, routes: Objects, workloads: Workloads, intent: RouteIntent) -> None:
+        from lightkube.resources.core_v1 import Service
+
+        self.routes = routes
+        self.workloads = workloads
+        self.intent = intent
+        self.namespace = intent.service.namespace
+        self.services = Objects(client, Service, "Service", self.namespace)
+
+    def _service_name(self, version: str) -> str:
+        return version_object_name(self.intent.service.name, version)
+
+    def _version_services(self) -> dict[str, Manifest]:
+        owned: dict[str, Manifest] = {}
+        for service in self.services.all(labels=created_labels(self.intent.owner)):
+            metadata = service["metadata"]
+            version = (metadata.get("annotations") or {}).get(VERSION_ANNOTATION)
+            if version and route_owner(metadata, self.intent.owner) == "self":
+                owned[version] = service
+        return owned
+
+    def labels_by_version(self) -> dict[str, dict[str, str]]:
+        try:
+            # The readiness reads need this selector too: one read of the Service serves both.
+            base_selector = self.workloads.selector(self.intent.target)
+        except PreconditionError:
+            base_selector = {}  # no Service, or one without a selector: every version Service has drifted
+        return {
+            version: selected_labels(
+                (service.get("spec") or {}).get("selector") or {}, base_selector, self.intent.label_key
+            )
+            for version, service in self._version_services().items()
+        }
+
+    def _base_service(self) -> Manifest:
+        # Read through the workloads, which need the same Service for the selector and the pods; their
+        # selector() refuses a Service that is missing or selects no pods.
+        self.workloads.selector(self.intent.target)
+        service: Manifest = self.workloads.service(self.intent.target).to_dict()
+        where = f"service {self.namespace}/{self.intent.service.name}"
+        spec = service.get("spec") or {}
+        ports = [port.get("port") for port in spec.get("ports") or []]
+        if self.intent.service.port not in ports:
+            raise PreconditionError(
+                f"{where} has no port {self.intent.service.port} (its ports: {ports}): "
+                "set service.port to one of them"
+            )
+        return service
+
+    def ensure(self, wanted: Mapping[str, Mapping[str, str]]) -> None:
+        base = self._base_service()
+        for name, labels in wanted.items():
+            self._ensure_version(base, name, labels)
+
+    def _ensure_version(self, base: Manifest, name: str, labels: Mapping[str, str]) -> None:
+        service_name = self._service_name(name)
+        existing = self.services.get(service_name)
+        if existing is not None and route_owner(existing["metadata"], self.intent.owner) != "self":
+            raise OwnershipError(
+                f"Service {self.namespace}/{service_name} already exists and is not this policy's: "
+                "pulumi-canary names the Service of each version <service>-<version> and will not take "
+                "over another; rename or delete it"
+            )
+        self.services.apply(version_service_manifest(base, service_name, name, labels, self.intent.owner))
+
+    def remove(self, name: str) -> None:
+        service_name = self._service_name(name)
+        existing = self.services.get(service_name)
+        if existing is None or route_owner(existing["metadata"], self.intent.owner) != "self":
+            return
+        rules = (rule for route in self.routes.all() for rule in entries_of(route, "rules"))
+        if any(references(rule, service_name) for rule in rules):
+            return  # a route still sends traffic there (a restored route, or one made by hand)
+        self.services.delete(service_name)
+
+
+# ---- the driver -----------------------------------------------------------------------------------------
+
+
+class GatewayApiDriver(RouteDriver):
+    """One Gateway, one Service, one owner; the lightkube client and the workloads are the operation's own
+    (``DriverContext``), never pickled."""
+
+    def __init__(self, workloads: Workloads, gateway: GatewayApiSpec, intent: RouteIntent) -> None:
+        dialect = HttpRouteDialect(gateway, intent)
+        routes = Objects(workloads.client, http_route_resource(), dialect.kind, intent.service.namespace)
+        versions = VersionServices(workloads.client, routes, workloads, intent)
+        super().__init__(routes, dialect, versions, workloads, intent)
+
+
+def open_driver(spec: CanaryPolicySpec | TrafficSplitSpec, context: DriverContext) -> GatewayDriver:
+    """The Gateway API driver of one operation (the gateway registry names this function)."""
+    if not isinstance(spec.gateway, GatewayApiSpec):
+        raise TypeError(f"the Gateway API driver cannot serve a {spec.gateway.kind!r} gateway")
+    return GatewayApiDriver(context.cluster(), spec.gateway, RouteIntent.of(spec, context.owner))

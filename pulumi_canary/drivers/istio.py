@@ -8,8 +8,9 @@ VirtualService whose http entry matches the policy's path; with ``canary_headers
 placed BEFORE it (Istio takes the first entry that matches), sends requests carrying those headers to
 the canary subset.
 
-The manifests are built by the pure functions below; ``IstioDriver`` only adds the version bookkeeping
-to the route handling it shares with the Gateway API driver (``k8s_routes.RouteDriver``).
+The manifests are built by the pure functions below. ``VirtualServiceDialect`` tells the route driver
+shared with the Gateway API (``k8s_routes.RouteDriver``) how a VirtualService looks,
+``DestinationRuleSubsets`` keeps the versions, and ``IstioDriver`` puts the three together.
 """
 
 from __future__ import annotations
@@ -18,21 +19,30 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import OwnershipError
+from ..model import CanaryPolicySpec, IstioSpec, RouteMatchSpec, ServiceRefSpec, TrafficSplitSpec
 from ..model.live import RouteSnapshot
 from ..model.naming import version_object_name
-from ..model.specs import IstioSpec, RouteMatchSpec, ServiceRefSpec
-from . import k8s_routes
-from .k8s_routes import Manifest, Objects, RouteIntent, ownership_metadata, route_owner
+from .context import DriverContext
+from .k8s_routes import (
+    Manifest,
+    Objects,
+    RouteDriver,
+    RouteIntent,
+    ownership_metadata,
+    route_name_for,
+    route_owner,
+)
+from .workloads import Workloads
 
 if TYPE_CHECKING:
     from lightkube import Client
+
+    from .executor import GatewayDriver
 
 GROUP = "networking.istio.io"
 API_VERSION = f"{GROUP}/v1"
 CLUSTER_DOMAIN = "cluster.local"
 URI_KINDS = {"prefix": "prefix", "exact": "exact", "regex": "regex"}
-# Istio ignores these keys in a header match (HTTPMatchRequest.headers): they name pseudo-headers.
-IGNORED_HEADER_KEYS = ("uri", "scheme", "method", "authority")
 UNSPLITTABLE = {
     "redirect": "it redirects",
     "directResponse": "it answers directly",
@@ -50,9 +60,6 @@ def destination_rule_resource() -> Any:
     from lightkube.generic_resource import create_namespaced_resource
 
     return create_namespaced_resource(GROUP, "v1", "DestinationRule", "destinationrules")
-
-
-# ---- what Istio cannot express (pure) -----------------------------------------------------------------
 
 
 # ---- manifests (pure) ---------------------------------------------------------------------------------
@@ -258,62 +265,27 @@ def unsplittable(entry: Mapping[str, Any]) -> str | None:
     return None
 
 
-# ---- the driver -----------------------------------------------------------------------------------------
+# ---- what a VirtualService tells the shared driver (pure) -----------------------------------------------
 
 
-class IstioDriver(k8s_routes.RouteDriver):
-    """One mesh route, one Service, one owner; the lightkube client is made per operation."""
+class VirtualServiceDialect:
+    """The ``k8s_routes.RouteDialect`` of a VirtualService: http entries with weighted destinations to
+    subsets of the Service, on VirtualServices serving one of the policy's hosts."""
 
     kind = "VirtualService"
     entries_field = "http"
+    max_entries: int | None = None
 
-    def __init__(self, client: Client, istio: IstioSpec, intent: RouteIntent) -> None:
-        namespace = intent.service.namespace
-        super().__init__(client, Objects(client, virtual_service_resource(), self.kind, namespace), intent)
+    def __init__(self, istio: IstioSpec, intent: RouteIntent) -> None:
         self.istio = istio
-        self.rules = Objects(client, destination_rule_resource(), "DestinationRule", namespace)
-        self.rule_name = k8s_routes.route_name_for(intent.service.name, intent.owner)
-
-    # ---- versions: subsets of one DestinationRule ----------------------------------------------------
-
-    def _own_rule(self) -> Manifest | None:
-        rule = self.rules.get(self.rule_name)
-        if rule is not None and route_owner(rule["metadata"], self.intent.owner) != "self":
-            raise OwnershipError(
-                f"DestinationRule {self.namespace}/{self.rule_name} exists and is not this policy's: "
-                "pulumi-canary will not take it over; rename or delete it"
-            )
-        return rule
-
-    def version_labels(self) -> dict[str, dict[str, str]]:
-        return subset_versions(self._own_rule(), self.intent.service, self.intent.label_key)
-
-    def version_target_names(self, versions: Sequence[str]) -> dict[str, str]:
-        return {subset_name(self.intent.service, version): version for version in versions}
-
-    def ensure_versions(self, wanted: Mapping[str, Mapping[str, str]]) -> None:
-        versions = {**self.version_labels(), **{name: dict(labels) for name, labels in wanted.items()}}
-        self.rules.apply(destination_rule(self.rule_name, self.intent.service, self.intent.owner, versions))
-
-    def remove_version(self, name: str) -> None:
-        versions = self.version_labels()
-        if name not in versions:
-            return
-        hosts, subset = host_forms(self.intent.service), subset_name(self.intent.service, name)
-        if any(refers_to_subset(service, hosts, subset) for service in self.routes.all()):
-            return  # a VirtualService still sends traffic there (a restored one, or one made by hand)
-        del versions[name]
-        if versions:
-            self.rules.apply(
-                destination_rule(self.rule_name, self.intent.service, self.intent.owner, versions)
-            )
-        else:
-            self.rules.delete(self.rule_name)
-
-    # ---- the VirtualService --------------------------------------------------------------------------
+        self.intent = intent
+        self.namespace = intent.service.namespace
 
     def entry_with_path(self, entries: Sequence[Mapping[str, Any]], match: RouteMatchSpec) -> int | None:
         return entry_with_path(entries, match)
+
+    def target_names(self, versions: Sequence[str]) -> dict[str, str]:
+        return {subset_name(self.intent.service, version): version for version in versions}
 
     def targets_of(self, entry: Mapping[str, Any]) -> list[Manifest]:
         return [dict(route) for route in entry.get("route") or []]
@@ -324,7 +296,7 @@ class IstioDriver(k8s_routes.RouteDriver):
     def weights_of(self, entry: Mapping[str, Any] | None, names: Mapping[str, str]) -> dict[str, int]:
         return weights_of_entry(entry, host_forms(self.intent.service), names)
 
-    def our_entries_for(
+    def our_entries(
         self, base: Mapping[str, Any], match: RouteMatchSpec, targets: Sequence[Mapping[str, Any]]
     ) -> list[Manifest]:
         return our_entries(base, match, targets, subset_name(self.intent.service, self.intent.canary_version))
@@ -346,3 +318,69 @@ class IstioDriver(k8s_routes.RouteDriver):
         self, name: str, original: RouteSnapshot, entries: Sequence[Mapping[str, Any]]
     ) -> Manifest:
         return adopted_virtual_service(name, self.namespace, self.intent.owner, original, entries)
+
+
+# ---- versions: subsets of one DestinationRule (I/O) -----------------------------------------------------
+
+
+class DestinationRuleSubsets:
+    """The ``k8s_routes.VersionStore`` of Istio: one subset per version in the policy's DestinationRule."""
+
+    def __init__(self, client: Client, routes: Objects, intent: RouteIntent) -> None:
+        self.routes = routes
+        self.intent = intent
+        self.namespace = intent.service.namespace
+        self.rules = Objects(client, destination_rule_resource(), "DestinationRule", self.namespace)
+        self.rule_name = route_name_for(intent.service.name, intent.owner)
+
+    def _own_rule(self) -> Manifest | None:
+        rule = self.rules.get(self.rule_name)
+        if rule is not None and route_owner(rule["metadata"], self.intent.owner) != "self":
+            raise OwnershipError(
+                f"DestinationRule {self.namespace}/{self.rule_name} exists and is not this policy's: "
+                "pulumi-canary will not take it over; rename or delete it"
+            )
+        return rule
+
+    def labels_by_version(self) -> dict[str, dict[str, str]]:
+        return subset_versions(self._own_rule(), self.intent.service, self.intent.label_key)
+
+    def ensure(self, wanted: Mapping[str, Mapping[str, str]]) -> None:
+        versions = {**self.labels_by_version(), **{name: dict(labels) for name, labels in wanted.items()}}
+        self.rules.apply(destination_rule(self.rule_name, self.intent.service, self.intent.owner, versions))
+
+    def remove(self, name: str) -> None:
+        versions = self.labels_by_version()
+        if name not in versions:
+            return
+        hosts, subset = host_forms(self.intent.service), subset_name(self.intent.service, name)
+        if any(refers_to_subset(service, hosts, subset) for service in self.routes.all()):
+            return  # a VirtualService still sends traffic there (a restored one, or one made by hand)
+        del versions[name]
+        if versions:
+            self.rules.apply(
+                destination_rule(self.rule_name, self.intent.service, self.intent.owner, versions)
+            )
+        else:
+            self.rules.delete(self.rule_name)
+
+
+# ---- the driver -----------------------------------------------------------------------------------------
+
+
+class IstioDriver(RouteDriver):
+    """One mesh route, one Service, one owner; the lightkube client and the workloads are the operation's
+    own (``DriverContext``)."""
+
+    def __init__(self, workloads: Workloads, istio: IstioSpec, intent: RouteIntent) -> None:
+        dialect = VirtualServiceDialect(istio, intent)
+        routes = Objects(workloads.client, virtual_service_resource(), dialect.kind, intent.service.namespace)
+        versions = DestinationRuleSubsets(workloads.client, routes, intent)
+        super().__init__(routes, dialect, versions, workloads, intent)
+
+
+def open_driver(spec: CanaryPolicySpec | TrafficSplitSpec, context: DriverContext) -> GatewayDriver:
+    """The Istio driver of one operation (the gateway registry names this function)."""
+    if not isinstance(spec.gateway, IstioSpec):
+        raise TypeError(f"the Istio driver cannot serve a {spec.gateway.kind!r} gateway")
+    return IstioDriver(context.cluster(), spec.gateway, RouteIntent.of(spec, context.owner))

@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ..errors import NotReadyError, OwnershipError, PermanentApiError, PreconditionError, TransientApiError
+from ..errors import NotReadyError, OwnershipError, PreconditionError
 from ..model.naming import version_object_name
-from .kube import FIELD_MANAGER, api_error_status
+from .kube import FIELD_MANAGER, apply_conflict, kube_call, missing_is_none
 from .memo import ReadMemo
 from .retry import wait_for_count, with_retries
 
@@ -30,6 +30,8 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 OWNER_ANNOTATION = "pulumi-canary.io/owner"
 VERSION_ANNOTATION = "pulumi-canary.io/version"
 POLL_SECONDS = 1.0
+CANARY_FIELDS = "the canary's labels, image and replicas"
+"""What pulumi-canary writes on a canary Deployment, for the message when another manager owns it."""
 
 T = TypeVar("T")
 
@@ -43,43 +45,6 @@ class ServiceTarget:
     label_key: str
 
 
-def kube_call(operation: str, target: str, action: Any) -> Any:
-    """Run one lightkube call (no retry), turning its errors into ours (transient or permanent)."""
-    import httpx2 as httpx
-    from lightkube import ApiError
-
-    try:
-        return action()
-    except ApiError as error:
-        status = api_error_status(error)
-        message = getattr(error.status, "message", str(error))
-        kind = TransientApiError if status in (409, 429) or status >= 500 else PermanentApiError
-        raise kind(
-            f"Kubernetes API refused: {message}", operation=operation, target=target, status=status
-        ) from error
-    except (OSError, httpx.TransportError) as error:  # connection refused, DNS, TLS, timeouts
-        raise TransientApiError(
-            f"cannot reach the Kubernetes API: {error or type(error).__name__}",
-            operation=operation,
-            target=target,
-        ) from error
-
-
-def missing_is_none(action: Callable[[], T]) -> Callable[[], T | None]:
-    """``action``, except that a 404 answers None."""
-    from lightkube import ApiError
-
-    def run() -> T | None:
-        try:
-            return action()
-        except ApiError as error:
-            if api_error_status(error) == 404:
-                return None
-            raise
-
-    return run
-
-
 class Workloads:
     """Reads pods and owns canary Deployments through one lightkube client (see ``KubeAccess.client``)."""
 
@@ -88,6 +53,11 @@ class Workloads:
         self._owner = owner
         self._sleep = sleep
         self._reads = ReadMemo()  # Service selectors and pods; forgotten when a Deployment is written
+
+    @property
+    def client(self) -> Client:
+        """The cluster client, for the drivers of the same operation to share."""
+        return self._client
 
     def _call(self, operation: str, target: str, action: Callable[[], T]) -> T:
         """One API call with our errors, retried with backoff while the failure is transient."""
@@ -204,13 +174,9 @@ class Workloads:
                 deployment = cast(Deployment, Deployment.from_dict(manifest))
                 self._client.apply(deployment, field_manager=FIELD_MANAGER)
             except ApiError as error:
-                # For server-side apply a 409 is a field another manager owns: not worth retrying.
-                if api_error_status(error) == 409:
-                    raise OwnershipError(
-                        f"Deployment {target.namespace}/{name}: another field manager owns fields "
-                        f"pulumi-canary writes ({error.status.message}); remove that manager's claim "
-                        "or let pulumi-canary own it"
-                    ) from error
+                conflict = apply_conflict(error, "Deployment", target.namespace, name, CANARY_FIELDS)
+                if conflict is not None:
+                    raise conflict from error
                 raise
 
         self._call("apply deployment", f"{target.namespace}/{name}", apply)

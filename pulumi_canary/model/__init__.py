@@ -57,8 +57,9 @@ from .steps import (
     Step,
     UpdateRoute,
     WaitReady,
+    weights_after,
 )
-from .validation import IsUnknown, check_policy, check_split, parse_policy, parse_split
+from .validation import IsUnknown, check_policy, check_split, has_unknown, parse_policy, parse_split
 
 __all__ = [
     "GATEWAYS",
@@ -102,6 +103,7 @@ __all__ = [
     "diff_policy",
     "diff_split",
     "gateway_model",
+    "has_unknown",
     "parse_policy",
     "parse_split",
     "plan_create_policy",
@@ -111,4 +113,5 @@ __all__ = [
     "plan_update_policy",
     "safety_violations",
     "version_object_name",
+    "weights_after",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "Step",
     "UpdateRoute",
     "WaitReady",
+    "weights_after",
 ]
 
 
@@ -223,3 +224,15 @@ class DeleteRoute(Step):
 
 Plan = tuple[Step, ...]
 """The ordered steps that take the live state to the desired state; empty when nothing is to be done."""
+
+
+def weights_after(plan: Plan, weights: Mapping[str, int]) -> dict[str, int]:
+    """The route's weights once ``plan`` has run from ``weights``: the last it writes, or none once the
+    route is deleted, restored or released."""
+    result = dict(weights)
+    for step in plan:
+        if isinstance(step, SetWeights | CreateRoute):
+            result = dict(step.weights)
+        elif isinstance(step, DeleteRoute | RestoreRoute | ReleaseRoute):
+            result = {}
+    return result

@@ -34,7 +34,7 @@ from .specs import (
     TrafficSplitSpec,
 )
 
-__all__ = ["IsUnknown", "check_policy", "check_split", "parse_policy", "parse_split"]
+__all__ = ["IsUnknown", "check_policy", "check_split", "has_unknown", "parse_policy", "parse_split"]
 
 IsUnknown = Callable[[object], bool]
 """Tells whether a props value is a preview-time unknown (the adapter supplies it)."""
@@ -137,6 +137,14 @@ def check_policy(props: Mapping[str, Any], *, is_unknown: IsUnknown | None = Non
 def check_split(props: Mapping[str, Any], *, is_unknown: IsUnknown | None = None) -> tuple[Failure, ...]:
     """Every problem of a TrafficSplit's props; problems that involve an unknown value are left out."""
     return _check(_SPLIT, props, is_unknown)[1]
+
+
+def has_unknown(props: Mapping[str, Any], is_unknown: IsUnknown) -> bool:
+    """Whether any value in ``props``, at any depth, is a preview-time unknown."""
+    found: list[Path] = []
+    for key, item in props.items():
+        _mask(item, (_path_part(key),), is_unknown, found)
+    return bool(found)
 
 
 def _parse(resource: _Resource[SpecT], props: object) -> SpecT:

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-POLICY_TYPE = "canary:CanaryPolicy"
-SPLIT_TYPE = "canary:TrafficSplit"
+from ..state_keys import POLICY_TYPE, SPLIT_TYPE
+
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine prints a value known only after apply
 BAR_WIDTH = 20
 REPLACING = ("replace", "create-replacement", "delete-replaced")

@@ -1,5 +1,6 @@
-"""``check()`` when the APIs cannot be reached or the kubeconfig is broken: it says nothing rather than
-failing a preview, never raises, and never quotes a credential."""
+"""``check()`` when the APIs cannot be reached: it says nothing rather than failing a preview. When the
+kubeconfig is broken it says so (a configuration problem is never silenced), and never quotes a
+credential."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import pytest
 
 from pulumi_canary.adapter import stack_config
 from pulumi_canary.adapter.providers import CanaryPolicyProvider, TrafficSplitProvider
-from pulumi_canary.adapter.state_keys import OWNER_KEY
 from pulumi_canary.drivers import retry
 from pulumi_canary.drivers.kube import KubeAccess
-from pulumi_canary.errors import PreconditionError
+from pulumi_canary.errors import ConfigurationError
+from pulumi_canary.state_keys import OWNER_KEY
 from sdk_tests.unit.factories import GATEWAY_API, ISTIO, MSE_GATEWAY, policy_props, split_props
 
 TOKEN = "0123456789abcdef-bearer-token-that-must-not-leak"
@@ -56,15 +57,13 @@ def test_check_says_nothing_when_the_apis_cannot_be_reached(gateway: dict[str, o
 
 
 def test_a_broken_kubeconfig_is_reported_without_quoting_it() -> None:
+    """A configuration problem is not silenced like an unreachable API: preview says what is wrong."""
     broken = KUBECONFIG.replace("    token:", "   token: [", 1)
     stack_config.remember({"kubernetes:kubeconfig": broken})
-    result = CanaryPolicyProvider().check({}, {**policy_props(), OWNER_KEY: "p/s/demo"})
-    assert result.failures == []
-
-    with pytest.raises(PreconditionError) as raised:
-        KubeAccess.resolve({"kubernetes:kubeconfig": broken}).client()
+    with pytest.raises(ConfigurationError) as raised:
+        CanaryPolicyProvider().check({}, {**policy_props(), OWNER_KEY: "p/s/demo"})
     shown = "".join(traceback.format_exception(raised.value))
-    assert "not valid YAML (line" in shown
+    assert "the kubeconfig from the Pulumi config key kubernetes:kubeconfig is not valid YAML (line" in shown
     assert TOKEN not in shown, "the error (or its chained cause) quotes the kubeconfig"
 
 
@@ -72,6 +71,6 @@ def test_kubeconfig_content_is_never_mistaken_for_a_path() -> None:
     for content in (KUBECONFIG, "---\n" + KUBECONFIG, "# comment\n" + KUBECONFIG, "users: []\nclusters: []"):
         assert KubeAccess.resolve({"kubernetes:kubeconfig": content}).path is None
     one_line = f"users: [{{name: a, user: {{token: {TOKEN}}}}}]"
-    with pytest.raises(PreconditionError) as raised:
+    with pytest.raises(ConfigurationError) as raised:
         KubeAccess.resolve({"kubernetes:kubeconfig": one_line}).client()
     assert TOKEN not in "".join(traceback.format_exception(raised.value))

@@ -61,8 +61,9 @@ def test_every_code_block_of_the_readme_has_a_check() -> None:
     assert set(blocks()) == checked, "a README code block without a test: add its check here"
 
 
-def test_the_quickstart_runs_as_written(inline_stack, stack_env, emulator: EmulatorServer, namespace: str,
-                                       workload: Workload) -> None:
+def test_the_quickstart_runs_as_written(
+    inline_stack, stack_env, emulator: EmulatorServer, namespace: str, workload: Workload
+) -> None:
     source = quickstart_block()
     gateway = re.search(r'gateway_id="([^"]+)"', source)
     assert gateway
@@ -87,6 +88,22 @@ def layout_block() -> str:
 def test_the_layout_block_names_folders_that_exist() -> None:
     folders = [line.split()[0] for line in layout_block().splitlines() if line.strip()]
     assert folders and all((tools.ROOT / folder).is_dir() for folder in folders), folders
+
+
+def test_the_layout_block_names_every_package_and_test_folder() -> None:
+    listed = {line.split()[0].rstrip("/") for line in layout_block().splitlines() if line.strip()}
+    packages = {
+        str(init.parent.relative_to(tools.ROOT))
+        for init in (tools.ROOT / "pulumi_canary").rglob("__init__.py")
+        if init.parent.name != "pulumi_canary"
+    }
+    tests = {
+        f"sdk_tests/{path.name}"
+        for path in (tools.ROOT / "sdk_tests").iterdir()
+        if (path / "__init__.py").exists()
+    }
+    missing = sorted((packages | tests | {"examples", "bench", "rig"}) - listed)
+    assert not missing, f"the README's Layout block does not name {missing}"
 
 
 def test_the_examples_section_lists_every_example() -> None:

@@ -15,7 +15,7 @@ import pytest
 from pulumi_canary.drivers import gateway_api as gw
 from pulumi_canary.drivers import istio
 from pulumi_canary.drivers import k8s_routes as kr
-from pulumi_canary.errors import Failure
+from pulumi_canary.errors import Failure, PreconditionError
 from pulumi_canary.model import (
     GatewayApiSpec,
     IstioSpec,
@@ -94,7 +94,7 @@ def test_the_snapshot_travels_in_an_annotation_and_comes_back_equal() -> None:
 
 
 def test_a_damaged_snapshot_annotation_is_a_clear_error() -> None:
-    with pytest.raises(kr.PreconditionError, match="damaged"):
+    with pytest.raises(PreconditionError, match="damaged"):
         kr.stored_snapshot({"name": "legacy", "annotations": {kr.ORIGINAL_ANNOTATION: "{not json"}})
 
 
@@ -113,7 +113,7 @@ def test_ours_replace_the_adopted_entry_and_are_found_again_by_position() -> Non
 def test_an_adoption_survives_the_round_trip_through_a_snapshot() -> None:
     adoption = kr.Adoption(({"n": 0},), 0, ({"manager": "helm", "operation": "Update"},))
     assert kr.Adoption.from_snapshot(RouteSnapshot("r", (), adoption.to_data())) == adoption
-    with pytest.raises(kr.PreconditionError, match="damaged"):
+    with pytest.raises(PreconditionError, match="damaged"):
         kr.Adoption.from_snapshot(RouteSnapshot("r", (), {"entries": [], "index": 0}))
 
 
@@ -302,8 +302,8 @@ def test_the_rule_to_adopt_is_a_plain_match_on_the_path_or_the_only_rule() -> No
     other = {"matches": [{"path": {"type": "PathPrefix", "value": "/other"}}]}
     assert gw.rule_with_path([other, with_header, plain], route()) == 2
     assert gw.rule_with_path([other, with_header], route()) is None
-    assert gw.rule_to_adopt([other], route()) == 0  # adopted by name: the only rule it has
-    assert gw.rule_to_adopt([other, with_header], route()) is None
+    assert kr.entry_to_adopt([other], route(), gw.rule_with_path) == 0  # adopted by name: the only rule
+    assert kr.entry_to_adopt([other, with_header], route(), gw.rule_with_path) is None
     assert gw.rule_with_path([plain], route(path_type="exact")) is None
 
 

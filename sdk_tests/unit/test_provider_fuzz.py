@@ -23,10 +23,11 @@ from pulumi.dynamic import CheckResult
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from pulumi_canary.adapter import providers, stack_config
+from pulumi_canary.adapter import stack_config
 from pulumi_canary.adapter.providers import CanaryPolicyProvider, TrafficSplitProvider
-from pulumi_canary.adapter.state_keys import OWNER_KEY
 from pulumi_canary.model import CanaryPolicySpec, TrafficSplitSpec, check_policy, check_split
+from pulumi_canary.state_keys import OWNER_KEY
+from pulumi_canary.usecases import checks
 
 from .factories import GATEWAY_API, ISTIO, MSE_GATEWAY, policy_props, split_props
 from .test_model_fuzz import json_like, keys, mutated
@@ -51,11 +52,11 @@ def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         CONNECTS.append(address)
         raise OSError(f"network is disabled in this test (connect to {address})")
 
-    real_open_session = providers.open_session
+    real_live_checks = checks.live_pod_failures
 
-    def counting_open_session(*args: Any, **kwargs: Any) -> Any:
+    def counting_live_checks(*args: Any, **kwargs: Any) -> Any:
         INPUTS["sessions"] += 1
-        return real_open_session(*args, **kwargs)
+        return real_live_checks(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
         for name in CREDENTIAL_VARIABLES:
@@ -63,7 +64,7 @@ def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         patch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
         patch.setattr(socket.socket, "connect", refuse)
         patch.setattr(socket.socket, "connect_ex", refuse)
-        patch.setattr(providers, "open_session", counting_open_session)
+        patch.setattr(checks, "live_pod_failures", counting_live_checks)
         stack_config.remember({})
         yield
     print(f"\nprovider check() inputs tried: {INPUTS['tried']}, live-check sessions: {INPUTS['sessions']}")

@@ -59,8 +59,10 @@ class GatewayModel:
     identity: tuple[str, ...]
     """The props that say where the route lives: changing one replaces the policy (and its split)."""
     driver: str
-    """``"module:function"`` that builds its driver (``function(spec, config, owner)``): a string, so the
+    """``"module:function"`` that builds its driver (``function(spec, context)``): a string, so the
     pure model never imports a driver."""
+    example: str
+    """The example project that shows it, a folder under ``examples/``."""
     hints: Mapping[str, str] = field(default_factory=dict)
     """For each required property, what to give when it is missing."""
     route_problems: Callable[[Props], list[Problem]] = no_route_problems

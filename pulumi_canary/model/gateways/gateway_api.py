@@ -136,6 +136,7 @@ GATEWAY = GatewayModel(
     # Hostnames are a field of the HTTPRoute, updated in place.
     identity=("kind", "gateway", "namespace", "section_name"),
     driver="pulumi_canary.drivers.gateway_api:open_driver",
+    example="gateway-api",
     hints={"gateway": "the Gateway's name, e.g. 'public-gw'"},
     route_problems=_route_problems,
 )

@@ -106,6 +106,7 @@ GATEWAY = GatewayModel(
     # Hosts and gateways are fields of the VirtualService, updated in place.
     identity=("kind",),
     driver="pulumi_canary.drivers.istio:open_driver",
+    example="istio",
     hints={"hosts": "the VirtualService hosts, e.g. ['demo.example.com']"},
     route_problems=_route_problems,
 )

@@ -103,6 +103,7 @@ GATEWAY = GatewayModel(
     # The endpoint only says how to reach the API, not where the route lives.
     identity=("kind", "gateway_id", "region"),
     driver="pulumi_canary.drivers.mse:open_driver",
+    example="mse-canary",
     hints={
         "gateway_id": "the MSE gateway's id, e.g. 'gw-1a2b3c4d5e6f'",
         "region": "the gateway's region, e.g. 'cn-hangzhou'",

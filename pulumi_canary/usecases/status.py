@@ -1,4 +1,4 @@
-"""Read the live state of every CanaryPolicy recorded in an exported stack (I/O through the drivers).
+"""The live state of every CanaryPolicy recorded in an exported stack (``pulumi-canary status``).
 
 Credentials come from the environment (``ALIBABA_CLOUD_ACCESS_KEY_ID``/``..._SECRET``, ``KUBECONFIG``),
 as for any CLI; the exported state never holds them.
@@ -9,38 +9,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .adapter.state_keys import OWNER_KEY
-from .reporting.status import VersionStatus
+from ..reporting.status import VersionStatus
+from ..state_keys import OWNER_KEY, POLICY_TYPE
 
-POLICY_TYPE_SUFFIX = "canary:CanaryPolicy"
+__all__ = ["policy_status", "stack_status"]
 
 
-def stack_status(state: Mapping[str, Any]) -> list[VersionStatus]:
+def stack_status(state: Mapping[str, Any], config: Mapping[str, str]) -> list[VersionStatus]:
     deployment = state.get("deployment") or {}
     rows: list[VersionStatus] = []
     for resource in deployment.get("resources") or []:
-        if str(resource.get("type", "")).endswith(POLICY_TYPE_SUFFIX):
-            rows.extend(policy_status(str(resource["urn"]).split("::")[-1], resource.get("outputs") or {}))
+        if str(resource.get("type", "")).endswith(POLICY_TYPE):
+            name = str(resource["urn"]).split("::")[-1]
+            rows.extend(policy_status(name, resource.get("outputs") or {}, config))
     return rows
 
 
-def policy_status(name: str, outputs: Mapping[str, Any]) -> list[VersionStatus]:
-    from .drivers.executor import read_live
-    from .drivers.factory import open_session
-    from .model import CanaryPolicySpec, parse_policy
+def policy_status(name: str, outputs: Mapping[str, Any], config: Mapping[str, str]) -> list[VersionStatus]:
+    # Imported here: reading a stack with no policy in it loads neither pydantic nor a driver.
+    from ..model import CanaryPolicySpec, parse_policy
+    from .policy import read_policy
 
     inputs = {key: value for key, value in outputs.items() if key in CanaryPolicySpec.model_fields}
     spec = parse_policy({key: value for key, value in inputs.items() if value is not None})
-    session = open_session(spec, {}, str(outputs.get(OWNER_KEY, "")))
     route_id = outputs.get("route_id")
-    live = read_live(session.gateway, None, session.target, spec.route, route_id, spec.versions)
-    gateway = getattr(spec.gateway, "gateway_id", None) or getattr(spec.gateway, "gateway", spec.gateway.kind)
+    owner = str(outputs.get(OWNER_KEY, ""))
+    live = read_policy(spec, owner, route_id, config, readiness=True)
     roles = {spec.stable_version: "stable", spec.canary_version: "canary"}
     versions = list(dict.fromkeys([*spec.versions, *live.weights]))
     return [
         VersionStatus(
             policy=name,
-            gateway=str(gateway),
+            gateway=spec.gateway.where(),
             route_id=str(live.route_id or "-"),
             version=version,
             role=roles.get(version, "other"),
