@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from pulumi_canary.drivers import gateway_api as gw
-from pulumi_canary.drivers import istio
+from pulumi_canary.drivers import istio, kube
 from pulumi_canary.drivers import k8s_routes as kr
 from pulumi_canary.errors import Failure, PreconditionError
 from pulumi_canary.model import (
@@ -213,9 +213,9 @@ def test_a_field_manager_conflict_names_the_manager_and_the_field() -> None:
     )
     other = SimpleNamespace(reason="FieldValueInvalid", field=".spec", message="nope")
     error = SimpleNamespace(status=SimpleNamespace(details=SimpleNamespace(causes=[cause, other])))
-    causes = kr.conflict_causes(error)
+    causes = kube.conflict_causes(error)
     assert causes == [(".spec.rules", "argo-rollouts")]
-    message = kr.conflict_message("HTTPRoute", "shop", "demo", causes)
+    message = kube.conflict_message("HTTPRoute", "shop", "demo", causes)
     assert "'argo-rollouts'" in message and ".spec.rules" in message and "does not force" in message
 
 

@@ -11,7 +11,6 @@ A route object (an HTTPRoute or a VirtualService) holds an ordered list of entri
 - ``driver``: ``RouteDriver``, the one route driver, built from a dialect and a version store.
 """
 
-from ..kube import conflict_causes, conflict_message
 from ..workloads import OWNER_ANNOTATION
 from .adoption import Adoption, adoption_of, compose_entries, entries_of, entry_to_adopt, our_entries
 from .dialect import RouteDialect, RouteIntent, VersionStore
@@ -49,8 +48,6 @@ __all__ = [
     "adoption_of",
     "claimants",
     "compose_entries",
-    "conflict_causes",
-    "conflict_message",
     "created_labels",
     "entries_of",
     "entry_to_adopt",
