@@ -19,6 +19,7 @@ from ..fields import SpecModel
 __all__ = [
     "GatewayModel",
     "GatewaySpecModel",
+    "canary_header_problems",
     "kubernetes_route_name_problems",
     "no_route_problems",
     "present",
@@ -83,3 +84,18 @@ def kubernetes_route_name_problems(route: Props, resource: str) -> list[Problem]
     if problem is None:
         return []
     return [(("name",), f"{problem}; on this gateway route.name names the {resource} to adopt")]
+
+
+def canary_header_problems(route: Props, problem: Callable[[str, str], str | None]) -> list[Problem]:
+    """``problem(name, value)`` for each canary header whose name and value are strings (the type rules
+    report the others), at ``canary_headers.<name>``."""
+    headers = route.get("canary_headers")
+    if not isinstance(headers, Mapping):
+        return []
+    found: list[Problem] = []
+    for name, value in headers.items():
+        if isinstance(name, str) and isinstance(value, str):
+            reason = problem(name, value)
+            if reason is not None:
+                found.append((("canary_headers", name), reason))
+    return found

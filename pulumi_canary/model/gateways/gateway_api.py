@@ -7,7 +7,6 @@ driver is ``pulumi_canary.drivers.gateway_api``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -16,7 +15,13 @@ from pydantic import BeforeValidator
 from .. import syntax
 from .._text import Problem, Props, show
 from ..fields import Namespace, at_most, checked, list_to_tuple, subdomain_problem
-from .base import GatewayModel, GatewaySpecModel, kubernetes_route_name_problems, present
+from .base import (
+    GatewayModel,
+    GatewaySpecModel,
+    canary_header_problems,
+    kubernetes_route_name_problems,
+    present,
+)
 
 if TYPE_CHECKING:
     import pulumi
@@ -118,13 +123,7 @@ def _route_problems(route: Props) -> list[Problem]:
         problem = path_problem(path)
         if problem is not None:
             problems.append((("path",), problem))
-    headers = route.get("canary_headers")
-    if isinstance(headers, Mapping):
-        for name, value in headers.items():
-            if isinstance(name, str) and isinstance(value, str):  # the type rules report the others
-                problem = header_value_problem(value)
-                if problem is not None:
-                    problems.append((("canary_headers", name), problem))
+    problems += canary_header_problems(route, lambda _name, value: header_value_problem(value))
     return problems
 
 

@@ -6,7 +6,6 @@ driver is ``pulumi_canary.drivers.istio``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -15,7 +14,13 @@ from pydantic import BeforeValidator
 from .. import syntax
 from .._text import Problem, Props, show
 from ..fields import checked, list_to_tuple, non_empty_list
-from .base import GatewayModel, GatewaySpecModel, kubernetes_route_name_problems, present
+from .base import (
+    GatewayModel,
+    GatewaySpecModel,
+    canary_header_problems,
+    kubernetes_route_name_problems,
+    present,
+)
 
 if TYPE_CHECKING:
     import pulumi
@@ -88,13 +93,7 @@ class Istio:
 
 def _route_problems(route: Props) -> list[Problem]:
     problems = kubernetes_route_name_problems(route, "VirtualService")
-    headers = route.get("canary_headers")
-    if isinstance(headers, Mapping):
-        for name, value in headers.items():
-            if isinstance(name, str) and isinstance(value, str):  # the type rules report the others
-                problem = header_key_problem(name)
-                if problem is not None:
-                    problems.append((("canary_headers", name), problem))
+    problems += canary_header_problems(route, lambda name, _value: header_key_problem(name))
     return problems
 
 
