@@ -1,4 +1,5 @@
-"""Shared pieces of the MSE engine tests: a program a test edits between runs, and gateway views."""
+"""Shared pieces of the MSE engine tests: a program a test edits between runs, gateway views, and the
+official SDK as a person in the MSE console uses it (routes made by hand, their details)."""
 
 from __future__ import annotations
 
@@ -135,3 +136,10 @@ def add_legacy_route(
 def route_detail(client: Any, gateway_id: str, route_id: int) -> dict[str, Any]:
     params = {"GatewayUniqueId": gateway_id, "RouteId": route_id}
     return dict(sdk_call(client, "GetGatewayRouteDetail", params))
+
+
+def legacy_shape(detail: dict[str, Any]) -> dict[str, Any]:
+    """What restoring an adopted route must bring back: its name, description, destination and services."""
+    services = [{k: s.get(k) for k in ("ServiceId", "Percent", "Version")} for s in detail["RouteServices"]]
+    return {"DestinationType": detail["DestinationType"], "Description": detail["Description"],
+            "Services": services, "Name": detail["Name"]}

@@ -1,4 +1,9 @@
-"""Adopting a route that already exists, restoring it on delete, and drift made in the console."""
+"""Adopting a route that already exists on MSE (by path or by name, beside a route whose name and path
+contain its own) and restoring it on delete, weight changes in preview, and the order of a delete.
+
+Drift made in the console (refresh reports it, `pulumi up` puts it back) is a conformance test of every
+gateway: ``sdk_tests/conformance``.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +18,11 @@ from sdk_tests.engine.mse_program import (
     QUIET,
     Program,
     add_legacy_route,
+    legacy_shape,
     route_detail,
     route_weights,
-    sdk_call,
     versions_on_gateway,
 )
-
-
-def legacy_shape(detail: dict[str, Any]) -> dict[str, Any]:
-    services = [{k: s.get(k) for k in ("ServiceId", "Percent", "Version")} for s in detail["RouteServices"]]
-    return {"DestinationType": detail["DestinationType"], "Description": detail["Description"],
-            "Services": services, "Name": detail["Name"]}
 
 
 @pytest.mark.parametrize("adopt_by", ["path", "name"])
@@ -52,36 +51,6 @@ def test_an_existing_route_is_adopted_and_restored_as_it_was(
     assert legacy_shape(after) == before
     assert after["Status"] == 3, "the restored route is published again"
     assert versions_on_gateway(emulator) == set()
-
-
-def test_refresh_reports_weights_changed_in_the_console_and_up_restores_them(
-    inline_stack, stack_env, program: Program, console: Any, emulator: EmulatorServer, gateway_id: str,
-    workload: Workload,
-) -> None:
-    workload.wait_ready(workload.deploy("v2", replicas=1), 1)
-    program.split = {"weights": {"v1": 90, "v2": 10}}
-    stack = inline_stack(program, env=stack_env)
-    route_id = int(stack.up(**QUIET).outputs["route_id"].value)
-
-    detail = route_detail(console, gateway_id, route_id)
-    services = [{**entry, "Percent": 50} for entry in detail["RouteServices"]]
-    sdk_call(console, "UpdateGatewayRoute", {
-        "GatewayUniqueId": gateway_id, "Id": route_id, "Name": detail["Name"],
-        "DestinationType": "VersionOriented", "Predicates": detail["RoutePredicates"], "Services": services,
-        "Description": detail["Description"]})
-    sdk_call(console, "ApplyGatewayRoute", {"GatewayUniqueId": gateway_id, "RouteId": route_id})
-
-    stack.refresh(**QUIET)
-    resources = stack.export_stack().deployment["resources"]
-    (split,) = [r for r in resources if r["type"].endswith(":TrafficSplit")]
-    assert split["outputs"]["live_weights"] == {"v1": 50, "v2": 50}
-
-    preview = stack.preview(diff=True, **QUIET)
-    assert preview.change_summary.get("update") == 1
-    assert "v1: 50 => 90" in preview.stdout and "v2: 50 => 10" in preview.stdout
-
-    stack.up(**QUIET)
-    assert route_weights(emulator, gateway_id) == {"v1": 90, "v2": 10}
 
 
 def test_preview_diff_shows_a_weight_change_as_a_property_change(

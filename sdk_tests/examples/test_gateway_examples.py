@@ -1,7 +1,7 @@
 """examples/gateway-api and examples/istio: the same release on a Kubernetes gateway, by config only.
 
 What the policy writes is read back from the apiserver (after the CRDs' defaulting), with the helpers of
-the engine tests for each gateway.
+the conformance harness of each gateway.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from typing import Any
 
 from lightkube.resources.core_v1 import Service
 
-from sdk_tests.engine import test_gateway_api_flow as gateway_api
-from sdk_tests.engine import test_istio_flow as istio
+from sdk_tests.conformance import gateway_api, istio
 from sdk_tests.engine.conftest import SERVICE, Workload
 from sdk_tests.examples.conftest import QUIET, configure
 

@@ -46,13 +46,14 @@ class MseDriver:
         credentials: AlibabaCredentials,
         owner: str,
         canary_version: str,
-        header_routing: bool = False,
+        route: RouteMatchSpec | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.gateway = gateway
         self.service = service
         self.canary_version = canary_version
-        self.header_routing = header_routing
+        # The declared route: its canary_headers ask for a header route next to the main one.
+        self.route = route
         self.owner = owner
         # One API (so one read memo) and one service (so one remembered id) shared by every part.
         self._api = MseApi(gateway, credentials, sleep)
@@ -110,6 +111,7 @@ class MseDriver:
         versions, _ = self._service.versions_and_endpoints()
         if name not in versions:
             return
+        self._header_routes.delete_routes_to(name)
         if self._routes.version_in_use(name):
             return  # another route of this service still uses it: MSE versions are shared
         self._service.delete_version(name, versions[name])
@@ -153,7 +155,10 @@ class MseDriver:
         if match.path is not None:
             changes["Predicates"] = predicates(match)
         self._routes.rewrite_route(route, changes)
-        self._header_routes.sync_header_route(match, self._routes.require_route(route_id))
+        versions, _ = self._service.versions_and_endpoints()
+        # A header route needs the canary version, defined only after the adoption: set_weights adds it.
+        if not match.canary_headers or self.canary_version in versions:
+            self._header_routes.sync_header_route(match, self._routes.require_route(route_id))
         return original
 
     def update_route(self, route_id: str, match: RouteMatchSpec) -> None:
@@ -169,8 +174,10 @@ class MseDriver:
         else:
             services = route_services(self.service, self._service.service_id(), weights)
             self._routes.rewrite_route(route, {"DestinationType": "VersionOriented", "Services": services})
-        if self.header_routing:
-            self._header_routes.retarget_header_route(route)
+        if self.route is not None and self.route.canary_headers and self.canary_version in weights:
+            # Every version of a SetWeights is defined: the header route can be made (after an adoption),
+            # or follow the new canary (after a promotion).
+            self._header_routes.sync_header_route(self.route, route)  # its name and path are unchanged
 
     def restore_route(self, original: RouteSnapshot) -> None:
         route = self._routes.require_route(original.route_id)
@@ -215,5 +222,5 @@ def open_driver(spec: CanaryPolicySpec | TrafficSplitSpec, context: DriverContex
         credentials,
         context.owner,
         spec.canary_version,
-        bool(spec.route.canary_headers),
+        spec.route,
     )

@@ -91,13 +91,18 @@ class HeaderRoutes:
             route_id = int(found["Id"])
         self.routes.publish(route_id)
 
+    def delete_routes_to(self, version: str) -> None:
+        """Delete this owner's header routes that send everything to ``version``: a version that leaves
+        takes them along (kept, they would send tagged requests to a version that is gone, and keep it
+        in use, so that it could never be removed)."""
+        for listed in self.routes.listed():
+            if self.routes.weights(listed) != {version: 100}:
+                continue
+            route = self.routes.route_detail(str(listed["Id"]))
+            if route is not None and route.get("Description") == header_route_marker(self.owner):
+                self.routes.delete_route_detail(route)
+
     def delete_header_route(self, main_route: Mapping[str, Any]) -> None:
         existing = self.own_header_route(main_route)
         if existing is not None:
             self.routes.delete_route_detail(existing)
-
-    def retarget_header_route(self, main_route: Mapping[str, Any]) -> None:
-        """After a promotion header traffic follows the new canary."""
-        existing = self.own_header_route(main_route)
-        if existing is not None and self.routes.weights(existing) != {self.canary_version: 100}:
-            self.routes.rewrite_route(existing, {"Services": self._canary_only()})
