@@ -74,4 +74,4 @@ def test_the_example_exists_and_uses_the_argument_class(gateway: GatewayModel) -
 def test_the_conformance_suite_has_a_harness(gateway: GatewayModel) -> None:
     from sdk_tests.conformance.harness import HARNESSES
 
-    assert gateway.kind in HARNESSES, f"{gateway.kind}: register its harness in sdk_tests/conformance/harness.py"
+    assert gateway.kind in HARNESSES, f"{gateway.kind}: register a harness in conformance/harness.py"

@@ -1,12 +1,13 @@
-"""The fault suite: MSE API faults injected into real `pulumi up` / `destroy` runs, 32 scenarios.
+"""The fault suite on MSE: API faults injected into real `pulumi up` / `destroy` runs, 32 scenarios.
 
 Each scenario arms the emulator with fault rules for one operation (an action, an error shape, a status
-or code, a count, a latency), runs it through the real engine and then the one invariant check of
-``sdk_tests.engine.invariants`` (safe now; a re-run converges; then nothing is left to change). A
-scenario says whether the operation must recover by itself (transient faults are retried with backoff;
-writes that timed out are found again instead of duplicated) or fail (a permanent fault fails fast; a
-transient one that outlasts the retries fails too) with a message naming the operation and the request
-id. Every armed rule must have fired, so a scenario cannot pass without exercising its fault.
+or code, a count, a latency), runs it through the real engine (``fault_scenarios.run``) and then the one
+invariant check of ``sdk_tests.engine.invariants`` (safe now; a re-run converges; then nothing is left
+to change). A scenario says whether the operation must recover by itself (transient faults are retried
+with backoff; writes that timed out are found again instead of duplicated) or fail (a permanent fault
+fails fast; a transient one that outlasts the retries fails too) with a message naming the operation
+and the request id. Every armed rule must have fired, so a scenario cannot pass without exercising its
+fault. The same invariants run on the Kubernetes gateways in ``test_faults_kubernetes``.
 
 Scenarios are grouped so that one stack serves many of them: create/destroy cycles, a sequence of
 updates on a running release (where a failure is followed by ``pulumi refresh`` then ``up``), and
@@ -15,18 +16,18 @@ adopt/restore cycles of a route made by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pulumi.automation.errors import CommandError
 
 import pulumi_canary as canary
 from pulumi_canary.drivers.mse import READ_TIMEOUT_ENV
 from pulumi_canary.drivers.retry import ATTEMPTS
 from pulumi_canary.emulator import EmulatorServer, FaultRule
+from sdk_tests.conftest import StackFactory
 from sdk_tests.engine.conftest import Workload
-from sdk_tests.engine.invariants import Deployed, restored_shape, verify, verify_destroyed
+from sdk_tests.engine.fault_scenarios import FailureCheck, Scenario, run, scenario
+from sdk_tests.engine.invariants import Deployed, verify, verify_destroyed
 from sdk_tests.engine.mse_program import QUIET, Program, add_legacy_route
 
 READ_TIMEOUT_SECONDS = 1.0
@@ -69,57 +70,29 @@ def passes(action: str, count: int = 1) -> FaultRule:
     return FaultRule(action=action, error_shape="none", count=count)
 
 
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    faults: tuple[FaultRule, ...]
-    recovers: bool
-
-    def __str__(self) -> str:
-        return self.name
-
-
-def scenario(name: str, *faults: FaultRule, recovers: bool) -> Scenario:
-    return Scenario(name, faults, recovers)
-
-
-def run(deployed: Deployed, case: Scenario, operation: Any) -> bool:
-    """Arm the faults, run the operation, check the outcome; True when it succeeded."""
-    emulator = deployed.emulator
-    emulator.clear_requests()
-    emulator.add_faults(case.faults)
-    try:
-        operation(**QUIET)
-        succeeded = True
-    except CommandError as error:
-        assert not case.recovers, f"{case}: should have recovered, failed with {error}"
-        check_failure_message(emulator, case, str(error))
-        succeeded = False
-    else:
-        assert case.recovers, f"{case}: should have failed"
-    assert not emulator.pending_faults(), f"{case}: faults that never fired: {emulator.pending_faults()}"
-    return succeeded
-
-
-def check_failure_message(emulator: EmulatorServer, case: Scenario, message: str) -> None:
+def mse_failure_check(emulator: EmulatorServer) -> FailureCheck:
     """A failure names the operation and quotes the request id; permanent ones are not retried."""
-    failing = next(rule for rule in case.faults if rule.error_shape != "none")
-    faulted = [r for r in emulator.requests(failing.action) if r.fault and not r.success]
-    assert faulted, f"{case}: no faulted {failing.action} request was logged"
-    assert f"operation={failing.action}" in message, f"{case}: the error does not name {failing.action}"
-    assert f"request_id={faulted[-1].request_id}" in message, f"{case}: the error lacks the request id"
-    transient = failing.error_shape == "http" and failing.http_status >= 500
-    assert len(faulted) == (ATTEMPTS if transient else 1), (
-        f"{case}: {len(faulted)} attempts of {failing.action} (bounded retries for transient faults, "
-        "none for permanent ones)"
-    )
-    assert ("retried with backoff" if transient else "was refused") in message
+
+    def check(case: Scenario, message: str) -> None:
+        failing = next(rule for rule in case.faults if rule.error_shape != "none")
+        faulted = [r for r in emulator.requests(failing.action) if r.fault and not r.success]
+        assert faulted, f"{case}: no faulted {failing.action} request was logged"
+        assert f"operation={failing.action}" in message, f"{case}: the error does not name {failing.action}"
+        assert f"request_id={faulted[-1].request_id}" in message, f"{case}: the error lacks the request id"
+        transient = failing.error_shape == "http" and failing.http_status >= 500
+        assert len(faulted) == (ATTEMPTS if transient else 1), (
+            f"{case}: {len(faulted)} attempts of {failing.action} (bounded retries for transient faults, "
+            "none for permanent ones)"
+        )
+        assert ("retried with backoff" if transient else "was refused") in message
+
+    return check
 
 
 @pytest.fixture
 def deployed(
-    inline_stack, stack_env, program: Program, emulator: EmulatorServer, gateway_id: str, namespace: str,
-    kube: Any, workload: Workload,
+    inline_stack: StackFactory, stack_env: dict[str, str], program: Program, emulator: EmulatorServer,
+    gateway_id: str, namespace: str, kube: Any, workload: Workload,
 ) -> Deployed:
     workload.wait_ready(workload.deploy("v2", replicas=1, image="demo:2.0"), 1)
     env = {**stack_env, READ_TIMEOUT_ENV: str(READ_TIMEOUT_SECONDS)}
@@ -167,10 +140,10 @@ CREATE_DESTROY = [
 
 def test_create_and_destroy_survive_faults(deployed: Deployed) -> None:
     deployed.program.split = {"weights": {"v1": 90, "v2": 10}}
+    check = mse_failure_check(deployed.emulator)
     for create, destroy in CREATE_DESTROY:
-        verify(deployed, succeeded=run(deployed, create, deployed.stack.up))
-        run(deployed, destroy, deployed.stack.destroy)
-        verify_destroyed(deployed)
+        verify(deployed, succeeded=run(deployed, create, deployed.stack.up, check))
+        verify_destroyed(deployed, succeeded=run(deployed, destroy, deployed.stack.destroy, check))
 
 
 # ---- a running release: weight changes, promotions, a policy-owned canary Deployment ------------------
@@ -218,11 +191,12 @@ UPDATES: list[tuple[dict[str, Any], int, Scenario]] = [
 def test_a_running_release_survives_faults(deployed: Deployed) -> None:
     deployed.program.split = {"canary_weight": 10}
     deployed.stack.up(**QUIET)
+    check = mse_failure_check(deployed.emulator)
     for policy, canary_weight, case in UPDATES:
         deployed.program.policy = dict(policy)
         deployed.program.split = {"canary_weight": canary_weight}
         # After a failure here the user refreshes first, then runs `pulumi up` again.
-        verify(deployed, succeeded=run(deployed, case, deployed.stack.up), refresh_first=True)
+        verify(deployed, succeeded=run(deployed, case, deployed.stack.up, check), refresh_first=True)
 
 
 # ---- adopting a route made by hand, and restoring it --------------------------------------------------
@@ -254,15 +228,16 @@ def test_adoption_and_restore_survive_faults(deployed: Deployed, console: Any) -
     """A create that fails after adopting leaves Pulumi with no record: the restore copy on the route
     itself must still bring the route back exactly, never delete it."""
     add_legacy_route(console, deployed.gateway_id, deployed.namespace)
-    (legacy,) = deployed.routes()
-    before = restored_shape(legacy)
+    before = deployed.view.route_shape()
     deployed.program.split = {"weights": {"v1": 80, "v2": 20}}
+    check = mse_failure_check(deployed.emulator)
     for adopt, restore in ADOPT_RESTORE:
-        verify(deployed, succeeded=run(deployed, adopt, deployed.stack.up))
-        run(deployed, restore, deployed.stack.destroy)
-        verify_destroyed(deployed, restored=before)
+        verify(deployed, succeeded=run(deployed, adopt, deployed.stack.up, check))
+        destroyed = run(deployed, restore, deployed.stack.destroy, check)
+        verify_destroyed(deployed, succeeded=destroyed, restored=before)
 
 
-def test_the_suite_has_enough_scenarios() -> None:
-    count = len(CREATE_DESTROY) * 2 + len(UPDATES) + len(ADOPT_RESTORE) * 2
-    assert count >= 30, count
+def mse_scenarios() -> list[Scenario]:
+    """Every MSE scenario (``test_faults_kubernetes.test_the_suite_has_enough_scenarios`` counts them)."""
+    cycles = [case for pair in [*CREATE_DESTROY, *ADOPT_RESTORE] for case in pair]
+    return cycles + [case for _, _, case in UPDATES]
