@@ -67,16 +67,18 @@ class CanaryPolicyProvider(ResourceProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         from ..model import CanaryPolicySpec
-        from ..usecases.checks import check_policy_inputs
+        from ..usecases import checks
 
         fields = CanaryPolicySpec.model_fields
         owner = news.get(OWNER_KEY)
-        failures = one_at_a_time(check_policy_inputs)(
+        failures = checks.check_policy_inputs(
             declared_inputs(olds, fields),
             declared_inputs(news, fields),
             owner if isinstance(owner, str) else None,
             stack_config.current(),
             is_unknown,
+            # Validation runs side by side; only the questions to the cluster take turns, as operations do.
+            live_checks=one_at_a_time(checks.live_pod_failures),
         )
         return CheckResult(news, check_failures(failures))
 

@@ -9,7 +9,7 @@ still guard every write. A configuration problem (a broken kubeconfig) is not si
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..drivers.context import DriverContext
@@ -17,7 +17,9 @@ from ..drivers.workloads import ServiceTarget
 from ..errors import CanaryError, ConfigurationError, Failure
 from ..model import CanaryPolicySpec, IsUnknown, check_policy, check_split, has_unknown, parse_policy
 
-__all__ = ["LIVE_CHECKED", "check_policy_inputs", "check_split_inputs", "live_pod_failures"]
+__all__ = ["LIVE_CHECKED", "LiveChecks", "check_policy_inputs", "check_split_inputs", "live_pod_failures"]
+
+LiveChecks = Callable[[CanaryPolicySpec, str, Mapping[str, str]], list[Failure]]
 
 LIVE_CHECKED = ("service", "label_key", "stable_version")
 """The inputs the live checks look at: an unchanged policy costs no API call."""
@@ -29,11 +31,14 @@ def check_policy_inputs(
     owner: str | None,
     config: Mapping[str, str],
     is_unknown: IsUnknown,
+    live_checks: LiveChecks | None = None,
 ) -> list[Failure]:
+    """Every problem of the inputs; then, for complete valid inputs whose pods question changed,
+    ``live_checks`` (``live_pod_failures`` unless the caller wraps it, e.g. to take turns)."""
     failures = list(check_policy(news, is_unknown=is_unknown))
     if failures or owner is None or has_unknown(news, is_unknown) or not _pods_question_changed(olds, news):
         return failures
-    return live_pod_failures(parse_policy(news), owner, config)
+    return (live_checks or live_pod_failures)(parse_policy(news), owner, config)
 
 
 def check_split_inputs(news: Mapping[str, Any], is_unknown: IsUnknown) -> list[Failure]:
