@@ -33,10 +33,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.gateways import GATEWAY_ID, NAMESPACE, BenchedGateway, benched
+from bench.gateways import GATEWAY_API_GATEWAY, GATEWAY_ID, NAMESPACE, BenchedGateway, benched
 from pulumi_canary.state_keys import POLICY_TYPE, SPLIT_TYPE
 from rig import tools, workspace
-from rig.cluster import LocalCluster, Process, free_port, http_ok, spawn_logged, stop_process, wait_until
+from rig.cluster import (
+    LocalCluster,
+    Process,
+    apply_gateways,
+    free_port,
+    gateway_api_gateway,
+    http_ok,
+    spawn_logged,
+    stop_process,
+    wait_until,
+)
 
 ROOT = tools.ROOT
 ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI-bench", "bench-secret-not-a-real-key"
@@ -172,7 +182,7 @@ def deploy_services(kubeconfig: Path, count: int) -> None:
     from lightkube.resources.apps_v1 import Deployment
 
     client = Client(config=KubeConfig.from_file(kubeconfig), field_manager="bench")
-    client.apply(codecs.from_dict({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}))
+    apply_gateways(client, [gateway_api_gateway(NAMESPACE, GATEWAY_API_GATEWAY)])  # its namespace too
     for index in range(count):
         for manifest in service_manifests(f"svc-{index}", "v1"):
             client.apply(codecs.from_dict(manifest))

@@ -25,7 +25,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -117,6 +117,7 @@ class LocalCluster:
             self._start_controllers()
             install_crds(self.kubeconfig_path)
             create_fake_nodes(self.kubeconfig_path, self.nodes)
+            create_platform_gateways(self.kubeconfig_path)
         except BaseException:
             self.stop()
             raise
@@ -375,6 +376,57 @@ def create_fake_nodes(kubeconfig: Path, count: int) -> None:
             status=NodeStatus(allocatable=capacity, capacity=capacity),
         )
         client.apply(node, force=True)
+
+
+PLATFORM_GATEWAY_CLASS = "platform"
+"""The class of the stand-in platform Gateways: no controller serves it (Traefik serves ``traefik``)."""
+
+
+def gateway_api_gateway(namespace: str, name: str) -> dict[str, Any]:
+    """A Gateway API ``Gateway`` that routes of every namespace may attach to."""
+    everywhere = {"namespaces": {"from": "All"}}
+    listener = {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": everywhere}
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"gatewayClassName": PLATFORM_GATEWAY_CLASS, "listeners": [listener]},
+    }
+
+
+def istio_gateway(namespace: str, name: str) -> dict[str, Any]:
+    """An Istio ``Gateway`` for every host on port 80 of the ingress gateway's pods."""
+    server = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"selector": {"istio": "ingressgateway"}, "servers": [server]},
+    }
+
+
+PLATFORM_GATEWAYS = (gateway_api_gateway("infra", "public-gw"), istio_gateway("istio-system", "public"))
+"""What a platform team has made before any canary policy: the Gateways the tests and examples name."""
+
+
+def apply_gateways(client: Any, gateways: Sequence[Mapping[str, Any]]) -> None:
+    """Each gateway, and its namespace first (lightkube ``Client``; generic resources for the CRDs)."""
+    from lightkube import codecs
+    from lightkube.generic_resource import load_in_cluster_generic_resources
+    from lightkube.models.meta_v1 import ObjectMeta
+    from lightkube.resources.core_v1 import Namespace
+
+    load_in_cluster_generic_resources(client)
+    for gateway in gateways:
+        client.apply(Namespace(metadata=ObjectMeta(name=gateway["metadata"]["namespace"])))
+        client.apply(codecs.from_dict(dict(gateway)), force=True)
+
+
+def create_platform_gateways(kubeconfig: Path) -> None:
+    from lightkube import Client, KubeConfig
+
+    client = Client(config=KubeConfig.from_file(kubeconfig), field_manager=FIELD_MANAGER)
+    apply_gateways(client, PLATFORM_GATEWAYS)
 
 
 @contextlib.contextmanager

@@ -78,7 +78,7 @@ class CanaryPolicyProvider(ResourceProvider):
             stack_config.current(),
             is_unknown,
             # Validation runs side by side; only the questions to the cluster take turns, as operations do.
-            live_checks=one_at_a_time(checks.live_pod_failures),
+            live_checks=one_at_a_time(checks.live_failures),
         )
         return CheckResult(news, check_failures(failures))
 

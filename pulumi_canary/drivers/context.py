@@ -29,9 +29,9 @@ class DriverContext:
 
     @cached_property
     def workloads(self) -> Workloads | None:
-        """The cluster's workloads, made on first use; None when no kubeconfig is set (many operations
-        never touch the cluster, and an MSE stack may have none)."""
-        if not (self.kube.path or self.kube.content):
+        """The cluster's workloads, made on first use; None when no cluster access is configured (many
+        operations never touch the cluster, and an MSE stack may have none)."""
+        if not self.kube.configured:
             return None
         return Workloads(self.kube.client(), self.owner)
 

@@ -23,6 +23,7 @@ from ..model.live import RouteSnapshot
 from ..model.naming import version_object_name
 from .context import DriverContext
 from .k8s_routes import (
+    GatewayObject,
     Manifest,
     Objects,
     RouteDriver,
@@ -51,6 +52,12 @@ def http_route_resource() -> Any:
     from lightkube.generic_resource import create_namespaced_resource
 
     return create_namespaced_resource(GROUP, "v1", "HTTPRoute", "httproutes")
+
+
+def gateway_resource() -> Any:
+    from lightkube.generic_resource import create_namespaced_resource
+
+    return create_namespaced_resource(GROUP, "v1", "Gateway", "gateways")
 
 
 # ---- manifests (pure) ---------------------------------------------------------------------------------
@@ -301,6 +308,10 @@ class HttpRouteDialect:
 
     def candidate_description(self) -> str:
         return f"attached to Gateway {self.gateway.namespace or self.namespace}/{self.gateway.gateway}"
+
+    def gateway_objects(self) -> list[GatewayObject]:
+        namespace = self.gateway.namespace or self.namespace
+        return [GatewayObject("gateway", gateway_resource(), "Gateway", namespace, self.gateway.gateway)]
 
     def created_manifest(self, name: str, entries: Sequence[Mapping[str, Any]]) -> Manifest:
         return created_route_manifest(name, self.namespace, self.intent.owner, self.gateway, entries)

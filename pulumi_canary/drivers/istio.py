@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import OwnershipError
 from ..model import CanaryPolicySpec, IstioSpec, RouteMatchSpec, ServiceRefSpec, TrafficSplitSpec
+from ..model.gateways.istio import MESH_GATEWAY
 from ..model.live import RouteSnapshot
 from ..model.naming import version_object_name
 from .context import DriverContext
 from .k8s_routes import (
+    GatewayObject,
     Manifest,
     Objects,
     RouteDriver,
@@ -54,6 +56,12 @@ def virtual_service_resource() -> Any:
     from lightkube.generic_resource import create_namespaced_resource
 
     return create_namespaced_resource(GROUP, "v1", "VirtualService", "virtualservices")
+
+
+def gateway_resource() -> Any:
+    from lightkube.generic_resource import create_namespaced_resource
+
+    return create_namespaced_resource(GROUP, "v1", "Gateway", "gateways")
 
 
 def destination_rule_resource() -> Any:
@@ -310,6 +318,18 @@ class VirtualServiceDialect:
 
     def candidate_description(self) -> str:
         return f"serving any of the hosts {', '.join(self.istio.hosts)}"
+
+    def gateway_objects(self) -> list[GatewayObject]:
+        """Each named Gateway (``namespace/name``, or ``name`` in the route's namespace); ``mesh`` is the
+        sidecars, no object."""
+        objects: list[GatewayObject] = []
+        for reference in self.istio.gateways:
+            if reference == MESH_GATEWAY:
+                continue
+            namespace, _, name = reference.rpartition("/")
+            where = namespace or self.namespace
+            objects.append(GatewayObject("gateways", gateway_resource(), "Gateway", where, name))
+        return objects
 
     def created_manifest(self, name: str, entries: Sequence[Mapping[str, Any]]) -> Manifest:
         return created_virtual_service(name, self.namespace, self.intent.owner, self.istio, entries)

@@ -26,9 +26,23 @@ FIELD_MANAGER = "pulumi-canary"
 _CONFLICT_MANAGER = re.compile(r'conflicts? with "([^"]+)"')
 
 
+# The kubelet mounts a pod's service account here (lightkube's default too); tests point it elsewhere.
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+SERVICE_HOST_VARIABLES = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
+NO_KUBE_CREDENTIALS = (
+    "no Kubernetes credentials found. Tried, in order: (1) the Pulumi config key kubernetes:kubeconfig "
+    "(a path or the file's content); (2) KUBECONFIG; (3) ~/.kube/config; (4) the in-cluster service "
+    f"account ({SERVICE_ACCOUNT_DIR}/token, with KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT, "
+    "as in a pod). Set one of them, e.g. `export KUBECONFIG=...` or "
+    "`pulumi config set --secret kubernetes:kubeconfig ...`"
+)
+
+
 @dataclass(frozen=True)
 class KubeAccess:
-    """Where the kubeconfig comes from: a file path or the file's content, and an optional context.
+    """Where the Kubernetes credentials come from: a kubeconfig file (``path``) or its content, with an
+    optional context; or, with no kubeconfig, the in-cluster service account (``service_account``, the
+    directory the kubelet mounts: token, ca.crt, namespace).
 
     ``repr`` hides the content: it can hold bearer tokens and client keys.
     """
@@ -36,10 +50,13 @@ class KubeAccess:
     path: str | None = None
     content: str | None = field(default=None, repr=False)
     context: str | None = None
+    service_account: str | None = None
 
     @classmethod
     def resolve(cls, config: Mapping[str, str]) -> KubeAccess:
-        """pulumi-kubernetes' config keys first (as its users set them), then ``KUBECONFIG``."""
+        """pulumi-kubernetes' config keys first (as its users set them), then ``KUBECONFIG``, then
+        ``~/.kube/config``; with none of them, the pod's service account (the Pulumi Kubernetes Operator,
+        CI pods), as client-go does."""
         kubeconfig = config.get("kubernetes:kubeconfig") or ""
         context = config.get("kubernetes:context") or None
         if is_kubeconfig_content(kubeconfig):
@@ -48,7 +65,15 @@ class KubeAccess:
             return cls(path=kubeconfig, context=context)
         from_env = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
         default = Path.home() / ".kube" / "config"
-        return cls(path=from_env or (str(default) if default.exists() else None), context=context)
+        path = from_env or (str(default) if default.exists() else None)
+        if path is None and in_cluster():
+            return cls(service_account=SERVICE_ACCOUNT_DIR)
+        return cls(path=path, context=context)
+
+    @property
+    def configured(self) -> bool:
+        """Whether any source was found (else ``client`` raises the ``ConfigurationError``)."""
+        return bool(self.path or self.content or self.service_account)
 
     def client(self) -> Client:
         """A client for this kubeconfig, shared by the operations of this process while the kubeconfig
@@ -56,6 +81,8 @@ class KubeAccess:
         TLS handshake, more than the calls most operations make."""
         from lightkube.core.exceptions import ConfigError
 
+        if self.service_account is not None:
+            return self._service_account_client()
         where = self.path or "the Pulumi config key kubernetes:kubeconfig"
         try:
             if self.content is not None:
@@ -63,9 +90,7 @@ class KubeAccess:
             if self.path is not None:
                 path = Path(self.path).expanduser()
                 return shared_client(path.read_text(), str(path), self.context)
-            raise ConfigurationError(
-                "no Kubernetes credentials: set KUBECONFIG or the Pulumi config key kubernetes:kubeconfig"
-            )
+            raise ConfigurationError(NO_KUBE_CREDENTIALS)
         except (ConfigError, OSError) as error:
             raise ConfigurationError(f"cannot load the kubeconfig from {where}: {error}") from error
         except (KeyError, TypeError, AttributeError) as error:
@@ -73,6 +98,25 @@ class KubeAccess:
                 f"the kubeconfig from {where} is not a kubeconfig (it needs clusters, contexts and users): "
                 f"{type(error).__name__} {error}"
             ) from None
+
+    def _service_account_client(self) -> Client:
+        from lightkube.core.exceptions import ConfigError
+
+        assert self.service_account is not None
+        service = tuple(os.environ.get(name, "") for name in SERVICE_HOST_VARIABLES)
+        try:
+            return service_account_client(self.service_account, *service)
+        except (ConfigError, OSError, KeyError) as error:
+            raise ConfigurationError(
+                f"cannot use the in-cluster service account of {self.service_account} "
+                f"(KUBERNETES_SERVICE_HOST={service[0]!r}, KUBERNETES_SERVICE_PORT={service[1]!r}): "
+                f"{type(error).__name__} {error}"
+            ) from None
+
+
+def in_cluster() -> bool:
+    """In a pod with a service account token mounted (``automountServiceAccountToken`` not false)."""
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and (Path(SERVICE_ACCOUNT_DIR) / "token").is_file()
 
 
 @functools.lru_cache(maxsize=4)
@@ -84,6 +128,17 @@ def shared_client(content: str, path: str | None, context: str | None) -> Client
     fname = Path(path) if path is not None else None
     config = KubeConfig.from_dict(parse_kubeconfig(content, where), fname=fname)
     return Client(config=config.get(context_name=context), field_manager=FIELD_MANAGER)
+
+
+@functools.lru_cache(maxsize=2)
+def service_account_client(directory: str, host: str, port: str) -> Client:
+    """Shared like ``shared_client`` (``host`` and ``port`` only key the cache: lightkube reads the
+    variables itself). A rotated token still works: lightkube reads the token file again on a 401."""
+    from lightkube import Client, KubeConfig
+
+    del host, port
+    config = KubeConfig.from_service_account(service_account=directory)
+    return Client(config=config, field_manager=FIELD_MANAGER)
 
 
 def is_kubeconfig_content(value: str) -> bool:
@@ -134,6 +189,11 @@ def kube_call(operation: str, target: str, action: Any) -> Any:
             operation=operation,
             target=target,
         ) from error
+
+
+def json_pointer(key: str) -> str:
+    """``key`` as one step of a JSON pointer (RFC 6901): annotation keys hold '/'."""
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def missing_is_none(action: Callable[[], T]) -> Callable[[], T | None]:

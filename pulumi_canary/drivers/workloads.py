@@ -17,9 +17,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ..errors import NotReadyError, OwnershipError, PreconditionError
+from ..errors import ChangedMeanwhileError, NotReadyError, OwnershipError, PreconditionError
 from ..model.naming import version_object_name
-from .kube import FIELD_MANAGER, apply_conflict, kube_call, missing_is_none
+from .kube import (
+    FIELD_MANAGER,
+    api_error_status,
+    apply_conflict,
+    json_pointer,
+    kube_call,
+    missing_is_none,
+)
 from .memo import ReadMemo
 from .retry import wait_for_count, with_retries
 
@@ -27,6 +34,7 @@ if TYPE_CHECKING:
     from lightkube import Client
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "pulumi-canary"
 OWNER_ANNOTATION = "pulumi-canary.io/owner"
 VERSION_ANNOTATION = "pulumi-canary.io/version"
 POLL_SECONDS = 1.0
@@ -237,26 +245,40 @@ class Workloads:
         )
 
     def release_canary(self, target: ServiceTarget, version: str) -> None:
-        """Stop owning the Deployment of ``version`` (it now serves stable traffic) but keep it running."""
+        """Stop owning the Deployment of ``version`` (it now serves stable traffic) but keep it running:
+        every mark pulumi-canary wrote goes, and so does its field-manager entry, so that whoever takes
+        the Deployment over next (kubectl, pulumi-kubernetes, Helm) meets no claim of ours."""
+        from lightkube import ApiError
         from lightkube.resources.apps_v1 import Deployment
-
-        self._forget_pods()
-
-        name = version_object_name(target.name, version)
-        if self._owned_deployment(target, version) is None:
-            return
-        patch = {"metadata": {"annotations": {OWNER_ANNOTATION: None}, "labels": {MANAGED_BY_LABEL: None}}}
         from lightkube.types import PatchType
 
-        self._call(
-            "release deployment",
-            f"{target.namespace}/{name}",
-            missing_is_none(
-                lambda: self._client.patch(
-                    Deployment, name, patch, namespace=target.namespace, patch_type=PatchType.MERGE
+        self._forget_pods()
+        name = version_object_name(target.name, version)
+
+        def release() -> None:
+            existing = self._owned_deployment(target, version)
+            if existing is None:
+                return
+            try:
+                self._client.patch(
+                    Deployment,
+                    name,
+                    release_patch(existing.to_dict()),
+                    namespace=target.namespace,
+                    patch_type=PatchType.JSON,
+                    field_manager=FIELD_MANAGER,
                 )
-            ),
-        )
+            except ApiError as error:
+                if api_error_status(error) in (409, 422):  # its resourceVersion test failed: read again
+                    raise ChangedMeanwhileError(
+                        f"Deployment {target.namespace}/{name} changed while it was being released",
+                        operation="release deployment",
+                        target=f"{target.namespace}/{name}",
+                    ) from error
+                if api_error_status(error) != 404:
+                    raise
+
+        self._call("release deployment", f"{target.namespace}/{name}", release)
 
 
 def is_ready(pod: Any) -> bool:
@@ -274,6 +296,25 @@ def template_labels(deployment: Any) -> dict[str, str]:
 
 def format_labels(labels: Mapping[str, str]) -> str:
     return ", ".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+def release_patch(deployment: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A JSON patch that removes pulumi-canary's marks and field-manager entry from a canary Deployment,
+    valid only at the resourceVersion it was computed from (pure)."""
+    metadata = deployment["metadata"]
+    operations: list[dict[str, Any]] = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": metadata["resourceVersion"]}
+    ]
+    annotations = metadata.get("annotations") or {}
+    for key in (OWNER_ANNOTATION, VERSION_ANNOTATION):
+        if key in annotations:
+            operations.append({"op": "remove", "path": "/metadata/annotations/" + json_pointer(key)})
+    if (metadata.get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY:
+        operations.append({"op": "remove", "path": "/metadata/labels/" + json_pointer(MANAGED_BY_LABEL)})
+    others = [entry for entry in metadata.get("managedFields") or [] if entry.get("manager") != FIELD_MANAGER]
+    # An empty list would leave managedFields as they are; one empty entry clears them.
+    operations.append({"op": "replace", "path": "/metadata/managedFields", "value": others or [{}]})
+    return operations
 
 
 def canary_manifest(
@@ -310,7 +351,7 @@ def canary_manifest(
             "labels": {
                 **(metadata.get("labels") or {}),
                 label_key: version,
-                MANAGED_BY_LABEL: "pulumi-canary",
+                MANAGED_BY_LABEL: MANAGED_BY,
             },
             "annotations": {OWNER_ANNOTATION: owner, VERSION_ANNOTATION: version},
         },

@@ -31,6 +31,7 @@ from .planning import (
     plan_delete_split,
     plan_split,
     plan_update_policy,
+    second_deployment_reason,
 )
 from .specs import (
     CanaryDeploymentSpec,
@@ -112,6 +113,7 @@ __all__ = [
     "plan_split",
     "plan_update_policy",
     "safety_violations",
+    "second_deployment_reason",
     "version_object_name",
     "weights_after",
 ]

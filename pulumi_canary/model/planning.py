@@ -10,7 +10,10 @@ The same rules hold for every gateway and every plan:
    change before the version's pods or definition go.
 3. Every ``SetWeights`` / ``CreateRoute`` sums to 100 and names only existing versions.
 4. A version whose weight rises gets a ``WaitReady`` first, unless the spec says ``allow_unready``.
-5. The Deployment serving the stable version is never deleted; on policy delete it is released.
+5. The Deployment serving the stable version is never deleted. A canary Deployment the policy created
+   is the policy's only while it serves the canary: the promotion that makes its version stable (by
+   rotation or by a new label value) releases it, as a policy delete does. Released, it keeps running
+   and carries nothing of pulumi-canary's.
 6. Plans are minimal: a step appears only when the live state differs, so planning the same spec
    against the state a plan produced gives an empty plan (a retried ``pulumi up`` converges).
 
@@ -51,6 +54,7 @@ __all__ = [
     "plan_delete_split",
     "plan_split",
     "plan_update_policy",
+    "second_deployment_reason",
 ]
 
 MIN_READY_ENDPOINTS = 1
@@ -162,6 +166,7 @@ def _reconcile(spec: CanaryPolicySpec, old: CanaryPolicySpec | None, live: LiveR
         steps.extend(_drain(spec, live, [*removed, *doomed]))
     steps.extend(RemoveVersion(version) for version in removed)
     steps.extend(DeleteCanaryDeployment(version) for version in doomed)
+    steps.extend(_release_promoted(spec, live))
     steps.extend(_apply_deployment(spec, live))
     return tuple(steps)
 
@@ -215,6 +220,14 @@ def _deployments_to_delete(spec: CanaryPolicySpec, live: LiveRoute) -> list[str]
     if spec.canary_deployment is not None:
         wanted.add(spec.canary_version)
     return sorted(version for version in live.deployments if version not in wanted)
+
+
+def _release_promoted(spec: CanaryPolicySpec, live: LiveRoute) -> list[Step]:
+    """A Deployment the policy created that now serves stable is the user's workload, no longer a canary
+    the policy manages: it is released the moment the promotion lands."""
+    if spec.stable_version in live.deployments:
+        return [ReleaseCanaryDeployment(spec.stable_version)]
+    return []
 
 
 def _target_weights(
@@ -282,14 +295,20 @@ def _apply_deployment(spec: CanaryPolicySpec, live: LiveRoute) -> list[Step]:
         return []
     current = live.deployments.get(version)
     if current is None and live.ready(version) > 0:
-        raise PreconditionError(
-            f"pods labelled {spec.label_key}={version} already serve version {version} and this policy does "
-            f"not manage them, so canary_deployment would add a second Deployment behind the same version: "
-            f"remove canary_deployment (those pods are the canary), or choose a new canary_version"
-        )
+        raise PreconditionError(second_deployment_reason(spec.label_key, version))
     if current is not None and (current.image, current.replicas) == (desired.image, desired.replicas):
         return []
     return [ApplyCanaryDeployment(desired, version, spec.stable_version, spec.version_labels(version))]
+
+
+def second_deployment_reason(label_key: str, version: str) -> str:
+    """Why ``canary_deployment`` is refused when pods the policy does not manage already carry the
+    canary's label value (the preview check and the plan say the same)."""
+    return (
+        f"pods labelled {label_key}={version} already serve version {version} and this policy does not "
+        f"manage them, so canary_deployment would add a second Deployment behind the same version: "
+        f"remove canary_deployment (those pods are the canary), or choose a new canary_version"
+    )
 
 
 def _undeploy(spec: CanaryPolicySpec, live: LiveRoute, keep: set[str]) -> list[Step]:

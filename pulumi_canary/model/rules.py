@@ -10,6 +10,7 @@ spec built directly in Python obeys them too.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from . import syntax
 from ._text import Problem, Props, show
@@ -129,7 +130,7 @@ def _weight_problems(data: Props) -> list[Problem]:
         return [(("canary_weight",), "give exactly one of weights or canary_weight, not both")]
     if not isinstance(weights, Mapping):
         return []
-    return [*_weight_key_problems(data, weights), *_weight_sum_problems(weights)]
+    return [*_weight_key_problems(data, weights), *_weight_sum_problems(data, weights)]
 
 
 def _weight_key_problems(data: Props, weights: Props) -> list[Problem]:
@@ -143,7 +144,7 @@ def _weight_key_problems(data: Props, weights: Props) -> list[Problem]:
             f"{show(key)} is not a version of this policy: weights must name exactly "
             f"stable_version {stable!r} and canary_version {canary!r}",
         )
-        for key in weights
+        for key, _ in _stable_first(data, weights)
         if isinstance(key, str) and key not in (stable, canary)
     ]
     missing = [version for version in (stable, canary) if version not in weights]
@@ -158,8 +159,8 @@ def _weight_key_problems(data: Props, weights: Props) -> list[Problem]:
     return problems
 
 
-def _weight_sum_problems(weights: Props) -> list[Problem]:
-    percents = {key: valid_percent(value) for key, value in weights.items()}
+def _weight_sum_problems(data: Props, weights: Props) -> list[Problem]:
+    percents = {key: valid_percent(value) for key, value in _stable_first(data, weights)}
     if any(percent is None for percent in percents.values()):
         return []  # the bad values are reported on their own; a sum of them means nothing
     total = sum(percent or 0 for percent in percents.values())
@@ -168,3 +169,15 @@ def _weight_sum_problems(weights: Props) -> list[Problem]:
     listed = ", ".join(f"{key}={percent}" for key, percent in percents.items())
     detail = f" ({listed})" if listed else ""
     return [(("weights",), f"weights must sum to exactly 100, got {total}{detail}")]
+
+
+def _stable_first(data: Props, weights: Props) -> list[tuple[Any, Any]]:
+    """The weights with stable first, then canary, then any other key: the engine hands maps over in
+    no fixed order, and a message should read the same on every run."""
+    order = [_valid_version(data.get("stable_version")), _valid_version(data.get("canary_version"))]
+
+    def rank(item: tuple[Any, Any]) -> tuple[int, str]:
+        key = item[0] if isinstance(item[0], str) else None  # other keys may not even compare safely
+        return (order.index(key) if key is not None and key in order else len(order), key or "")
+
+    return sorted(weights.items(), key=rank)

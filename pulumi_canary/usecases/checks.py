@@ -1,10 +1,16 @@
-"""The preview-time checks: every problem of the declared inputs, then questions to the live cluster.
+"""The preview-time checks: every problem of the declared inputs, then questions to the live world.
 
-The live checks catch, in ``pulumi preview``, a label key that no pod carries and a stable version that
-selects no ready pod. They run only for complete, valid inputs whose pods question changed, and only
-against the cluster (a gateway's API is not needed). When the cluster cannot be reached, or the Service
-does not exist yet (the same program may be creating it), they say nothing: the plan's readiness waits
-still guard every write. A configuration problem (a broken kubeconfig) is not silenced.
+The live checks catch, in ``pulumi preview``:
+
+- a gateway the policy names that does not exist (an MSE gateway id, a Gateway API ``Gateway``, an
+  Istio ``Gateway``), asked of the gateway's own API;
+- a label key that no pod carries, and a stable version that selects no ready pod;
+- a ``canary_deployment`` for a version whose pods another owner already runs.
+
+They run only for complete, valid inputs whose live questions changed. When an API cannot be reached,
+no credentials for the gateway's API are set, or the Service does not exist yet (the same program may
+be creating it), they say nothing: the plan's readiness waits still guard every write. A broken
+kubeconfig is not silenced.
 """
 
 from __future__ import annotations
@@ -13,15 +19,24 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..drivers.context import DriverContext
+from ..drivers.factory import gateway_driver
 from ..drivers.workloads import ServiceTarget
 from ..errors import CanaryError, ConfigurationError, Failure
-from ..model import CanaryPolicySpec, IsUnknown, check_policy, check_split, has_unknown, parse_policy
+from ..model import (
+    CanaryPolicySpec,
+    IsUnknown,
+    check_policy,
+    check_split,
+    has_unknown,
+    parse_policy,
+    second_deployment_reason,
+)
 
-__all__ = ["LIVE_CHECKED", "LiveChecks", "check_policy_inputs", "check_split_inputs", "live_pod_failures"]
+__all__ = ["LIVE_CHECKED", "LiveChecks", "check_policy_inputs", "check_split_inputs", "live_failures"]
 
 LiveChecks = Callable[[CanaryPolicySpec, str, Mapping[str, str]], list[Failure]]
 
-LIVE_CHECKED = ("service", "label_key", "stable_version")
+LIVE_CHECKED = ("gateway", "service", "label_key", "stable_version", "canary_version", "canary_deployment")
 """The inputs the live checks look at: an unchanged policy costs no API call."""
 
 
@@ -33,27 +48,50 @@ def check_policy_inputs(
     is_unknown: IsUnknown,
     live_checks: LiveChecks | None = None,
 ) -> list[Failure]:
-    """Every problem of the inputs; then, for complete valid inputs whose pods question changed,
-    ``live_checks`` (``live_pod_failures`` unless the caller wraps it, e.g. to take turns)."""
+    """Every problem of the inputs; then, for complete valid inputs whose live questions changed,
+    ``live_checks`` (``live_failures`` unless the caller wraps it, e.g. to take turns)."""
     failures = list(check_policy(news, is_unknown=is_unknown))
-    if failures or owner is None or has_unknown(news, is_unknown) or not _pods_question_changed(olds, news):
+    if failures or owner is None or has_unknown(news, is_unknown) or not _live_question_changed(olds, news):
         return failures
-    return (live_checks or live_pod_failures)(parse_policy(news), owner, config)
+    return (live_checks or live_failures)(parse_policy(news), owner, config)
 
 
 def check_split_inputs(news: Mapping[str, Any], is_unknown: IsUnknown) -> list[Failure]:
     return list(check_split(news, is_unknown=is_unknown))
 
 
-def live_pod_failures(spec: CanaryPolicySpec, owner: str, config: Mapping[str, str]) -> list[Failure]:
-    """Whether the Service's pods carry the label key, and whether the stable version has ready pods."""
+def live_failures(spec: CanaryPolicySpec, owner: str, config: Mapping[str, str]) -> list[Failure]:
+    """What the gateway's API and the cluster say against the declared policy."""
+    context = DriverContext.of(config, owner)
+    return [*_gateway_failures(spec, context), *_pod_failures(spec, context)]
+
+
+def _gateway_failures(spec: CanaryPolicySpec, context: DriverContext) -> list[Failure]:
+    try:
+        missing = gateway_driver(spec, context).missing_gateways()
+    except CanaryError:
+        # The API cannot be reached (retried already) or refuses to say, or no credentials for it are
+        # set: a preview in a pull request may run without them, and the pod checks need none. A broken
+        # kubeconfig is still reported, by the pod checks, which read the same one.
+        return []
+    return [Failure(f"gateway.{field}", reason) for field, reason in missing]
+
+
+def _pod_failures(spec: CanaryPolicySpec, context: DriverContext) -> list[Failure]:
+    """Whether the Service's pods carry the label key, whether the stable version has ready pods, and
+    whether a declared canary Deployment would run beside pods of the same version it does not own."""
     target = ServiceTarget(spec.service.namespace, spec.service.name, spec.label_key)
     try:
-        workloads = DriverContext.of(config, owner).workloads
+        workloads = context.workloads
         if workloads is None:
             return []
         workloads.selector(target)
         pods = workloads.pods(target)
+        foreign_canary = (
+            spec.canary_deployment is not None
+            and any(labels.get(spec.label_key) == spec.canary_version for labels, _ in pods)
+            and workloads.owned_canary(target, spec.canary_version) is None
+        )
     except ConfigurationError:
         raise
     except CanaryError:
@@ -75,9 +113,11 @@ def live_pod_failures(spec: CanaryPolicySpec, owner: str, config: Mapping[str, s
             f"ready versions: {found}"
         )
         return [Failure("stable_version", reason)]
+    if foreign_canary:
+        return [Failure("canary_deployment", second_deployment_reason(spec.label_key, spec.canary_version))]
     return []
 
 
-def _pods_question_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
-    """On create, or when the service, label key or stable version changes."""
+def _live_question_changed(olds: Mapping[str, Any], news: Mapping[str, Any]) -> bool:
+    """On create, or when anything the live checks look at changes."""
     return not olds or any(olds.get(key) != news.get(key) for key in LIVE_CHECKED)

@@ -53,7 +53,9 @@ def update_policy(
 
 def delete_policy(spec: CanaryPolicySpec, stored: PolicyState, config: Mapping[str, str]) -> None:
     session = open_session(spec, config, stored.owner)
-    live = _live(session, spec, stored.route_id)
+    # Every Deployment the policy still owns is released or deleted, even one its spec no longer
+    # declares (a promotion by an earlier version of pulumi-canary kept the promoted one).
+    live = _live(session, spec, stored.route_id, owns_deployments=True)
     session.run(plan_delete_policy(spec, live, stored.original), live.route_id, stored.original)
 
 
@@ -72,10 +74,11 @@ def _live(
     old: CanaryPolicySpec | None = None,
     *,
     readiness: bool = True,
+    owns_deployments: bool = False,
 ) -> LiveRoute:
     versions = [*spec.versions, *(old.versions if old else ())]
     # Only a policy that declares (or declared) a canary_deployment owns Deployments to look for.
-    owns = any(s is not None and s.canary_deployment is not None for s in (spec, old))
+    owns = owns_deployments or any(s is not None and s.canary_deployment is not None for s in (spec, old))
     return session.read(spec.route, route_id, versions, owns_deployments=owns, readiness=readiness)
 
 

@@ -19,7 +19,7 @@ import pulumi_canary as canary
 from sdk_tests.conformance.harness import GatewayHarness
 from sdk_tests.conformance.observed import Routing, split_outputs
 from sdk_tests.conftest import StackFactory
-from sdk_tests.engine.conftest import Workload
+from sdk_tests.engine.conftest import NO_MARKS, Workload
 from sdk_tests.engine.kube_program import Program
 from sdk_tests.engine.mse_program import QUIET
 
@@ -152,13 +152,13 @@ def test_promotion_to_a_new_label_value_with_a_policy_owned_canary_deployment(
     assert harness.routing() == Routing.of({"v2": 100, "v3": 0})
     assert harness.versions() == ["v2", "v3"]
     assert workload.deployment("demo-service-v3").spec.template.spec.containers[0].image == "demo:3.0"
+    assert workload.pulumi_canary_marks("demo-service-v2") == NO_MARKS, "the promotion released it"
 
     since = harness.checkpoint()
     stack.destroy(**QUIET)
     harness.assert_destroyed(since, stable="v2", canary="v3")
     assert "demo-service-v3" not in workload.deployment_names()
-    released = workload.deployment("demo-service-v2")  # it serves stable traffic: left running, not ours
-    assert "pulumi-canary.io/owner" not in (released.metadata.annotations or {})
+    assert workload.pulumi_canary_marks("demo-service-v2") == NO_MARKS  # it serves stable: left running
 
 
 def test_an_existing_route_is_adopted_and_restored_as_it_was(

@@ -60,13 +60,17 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 90.0) -> 
     raise AssertionError(f"timed out waiting for {what}")
 
 
+NO_MARKS: dict[str, Any] = {"labels": {}, "annotations": {}, "managers": []}
+"""``Workload.pulumi_canary_marks`` of a Deployment pulumi-canary never touched or has released."""
+
+
 @dataclass
 class Workload:
     kube: Any
     namespace: str
 
-    def deploy(self, version: str, replicas: int = 2, image: str = "demo:1.0") -> str:
-        name = f"{SERVICE}-{version}"
+    def deploy(self, version: str, replicas: int = 2, image: str = "demo:1.0", name: str = "") -> str:
+        name = name or f"{SERVICE}-{version}"
         labels = {"app": "demo", "version": version}
         self.kube.apply(
             Deployment(
@@ -92,6 +96,15 @@ class Workload:
 
     def deployment(self, name: str) -> Any:
         return self.kube.get(Deployment, name, namespace=self.namespace)
+
+    def pulumi_canary_marks(self, name: str) -> dict[str, Any]:
+        """Every trace pulumi-canary can leave on a Deployment: labels, annotations, field-manager entries."""
+        metadata = self.deployment(name).metadata
+        return {
+            "labels": {k: v for k, v in (metadata.labels or {}).items() if v == "pulumi-canary"},
+            "annotations": {k: v for k, v in (metadata.annotations or {}).items() if "pulumi-canary" in k},
+            "managers": [e.manager for e in metadata.managedFields or [] if e.manager == "pulumi-canary"],
+        }
 
     def deployment_names(self) -> set[str]:
         return {d.metadata.name for d in self.kube.list(Deployment, namespace=self.namespace)}

@@ -4,6 +4,7 @@ program reads (no cluster needed; the runs are in the other tests of this folder
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,22 @@ PROJECTS = sorted(path.name for path in EXAMPLES.iterdir() if (path / "Pulumi.ya
 CONFIG_COMMAND = re.compile(r"pulumi config (?:set|rm) ([\w:]+)")
 
 
-def test_every_example_folder_but_ci_is_a_project() -> None:
-    folders = {path.name for path in EXAMPLES.iterdir() if path.is_dir()}
+def test_every_example_folder_but_ci_is_a_project_and_every_one_has_a_readme() -> None:
+    folders = {path.name for path in EXAMPLES.iterdir() if path.is_dir() and path.name != "__pycache__"}
     assert folders - set(PROJECTS) == {"ci"}
     assert set(PROJECTS) == {
         "gateway-api", "istio", "mse-canary", "stack-per-environment", "with-pulumi-kubernetes"
     }
+    assert [name for name in sorted(folders) if not (EXAMPLES / name / "README.md").exists()] == []
+
+
+@pytest.mark.parametrize("name", PROJECTS)
+def test_the_venv_pulumi_install_makes_in_a_project_is_ignored_by_git(name: str) -> None:
+    made = EXAMPLES / name / "venv" / "bin" / "python"  # what `pulumi install` creates (runtime virtualenv)
+    runtime = yaml.safe_load((EXAMPLES / name / "Pulumi.yaml").read_text())["runtime"]
+    assert runtime["options"]["virtualenv"] == "venv"
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(made)], cwd=EXAMPLES, check=False)
+    assert ignored.returncode == 0, f"{made.relative_to(EXAMPLES)} is not in .gitignore"
 
 
 @pytest.mark.parametrize("name", PROJECTS)

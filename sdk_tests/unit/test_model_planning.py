@@ -188,7 +188,7 @@ def test_promotion_with_allow_unready_does_not_wait() -> None:
 
 
 def test_promotion_chains_policy_owned_deployments() -> None:
-    # v2 ran from the policy's canary Deployment; after promotion it serves stable and must stay.
+    # v2 ran from the policy's canary Deployment; after promotion it serves stable: it stays, released.
     old = policy(canary_deployment=DEMO2)
     new = policy(stable_version="v2", canary_version="v3", canary_deployment={"image": "demo:3.0"})
     state = live(deployments={"v2": LiveDeployment("demo:2.0", 1)})
@@ -199,12 +199,14 @@ def test_promotion_chains_policy_owned_deployments() -> None:
         SetWeights({"v2": 100, "v3": 0}),
         drain("v1"),
         RemoveVersion("v1"),
+        ReleaseCanaryDeployment("v2"),
         ApplyCanaryDeployment(CanaryDeploymentSpec(image="demo:3.0"), "v3", "v2", V3),
     )
     assert not any(isinstance(step, DeleteCanaryDeployment) for step in plan)
 
 
-def test_the_next_promotion_deletes_the_deployment_of_the_retired_version() -> None:
+def test_the_next_promotion_deletes_a_retired_version_deployment_still_owned() -> None:
+    # Before promotions released the new stable's Deployment, the policy kept owning it (v2 here).
     old = policy(stable_version="v2", canary_version="v3", canary_deployment={"image": "demo:3.0"})
     new = policy(stable_version="v3", canary_version="v4", canary_deployment={"image": "demo:4.0"})
     state = live(
@@ -221,9 +223,10 @@ def test_the_next_promotion_deletes_the_deployment_of_the_retired_version() -> N
         "Drain",
         "RemoveVersion",
         "DeleteCanaryDeployment",
+        "ReleaseCanaryDeployment",
         "ApplyCanaryDeployment",
     ]
-    assert DeleteCanaryDeployment("v2") in plan
+    assert DeleteCanaryDeployment("v2") in plan and ReleaseCanaryDeployment("v3") in plan
     assert drain("v2") in plan
 
 
@@ -252,11 +255,14 @@ def test_rotation_with_a_canary_deployment_over_the_users_stable_pods_is_refused
         plan_update_policy(old, new, state)
 
 
-def test_rotation_after_dropping_canary_deployment_keeps_the_stable_deployment() -> None:
+def test_rotation_after_dropping_canary_deployment_keeps_the_stable_deployment_and_releases_it() -> None:
     old = policy(canary_deployment=DEMO2)
-    new = policy(stable_version="v2", canary_version="v1")
+    new = policy(stable_version="v2", canary_version="v1")  # v1's own pods are the next canary
     state = live(deployments={"v2": LiveDeployment("demo:2.0", 1)})
-    assert plan_update_policy(old, new, state) == (wait("v2"), SetWeights({"v2": 100, "v1": 0}))
+    plan = plan_update_policy(old, new, state)
+    assert plan == (wait("v2"), SetWeights({"v2": 100, "v1": 0}), ReleaseCanaryDeployment("v2"))
+    released = live(weights={"v2": 100, "v1": 0})
+    assert plan_update_policy(new, new, released) == (), "a released Deployment is not released again"
 
 
 def test_a_new_canary_without_promotion_resets_to_stable() -> None:

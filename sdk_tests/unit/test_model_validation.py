@@ -175,6 +175,14 @@ def test_weights_must_sum_to_100() -> None:
     assert failure == Failure("weights", "weights must sum to exactly 100, got 95 (v1=90, v2=5)")
 
 
+@pytest.mark.parametrize("declared", [{"v2": 10, "v1": 91}, {"v1": 91, "v2": 10}])
+def test_the_weight_sum_lists_stable_first_whatever_order_the_map_arrives_in(declared: dict) -> None:
+    # The engine hands maps over in no fixed order; the message must read the same on every run.
+    stable_v2 = split_props(stable_version="v2", canary_version="v1", weights=declared)
+    failure = only_failure(parse_split, stable_v2)
+    assert failure.reason == "weights must sum to exactly 100, got 101 (v2=10, v1=91)"
+
+
 def test_weights_must_name_exactly_the_two_versions() -> None:
     found = failures_of(parse_split, split_props(weights={"v1": 90, "v3": 10}))
     assert found["weights.v3"] == (

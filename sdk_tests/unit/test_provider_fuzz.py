@@ -52,7 +52,7 @@ def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         CONNECTS.append(address)
         raise OSError(f"network is disabled in this test (connect to {address})")
 
-    real_live_checks = checks.live_pod_failures
+    real_live_checks = checks.live_failures
 
     def counting_live_checks(*args: Any, **kwargs: Any) -> Any:
         INPUTS["sessions"] += 1
@@ -64,7 +64,7 @@ def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         patch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
         patch.setattr(socket.socket, "connect", refuse)
         patch.setattr(socket.socket, "connect_ex", refuse)
-        patch.setattr(checks, "live_pod_failures", counting_live_checks)
+        patch.setattr(checks, "live_failures", counting_live_checks)
         stack_config.remember({})
         yield
     print(f"\nprovider check() inputs tried: {INPUTS['tried']}, live-check sessions: {INPUTS['sessions']}")

@@ -11,13 +11,12 @@ A route object (an HTTPRoute or a VirtualService) holds an ordered list of entri
 - ``driver``: ``RouteDriver``, the one route driver, built from a dialect and a version store.
 """
 
-from ..workloads import OWNER_ANNOTATION
+from ..workloads import MANAGED_BY, OWNER_ANNOTATION
 from .adoption import Adoption, adoption_of, compose_entries, entries_of, entry_to_adopt, our_entries
-from .dialect import RouteDialect, RouteIntent, VersionStore
+from .dialect import GatewayObject, RouteDialect, RouteIntent, VersionStore
 from .driver import RouteDriver, ready_by_version
 from .managed_fields import adopt_patch, claimants, hand_back, release_patch, take_over
 from .marks import (
-    MANAGED_BY,
     MAX_OBJECT_NAME,
     ORIGINAL_ANNOTATION,
     OWNER_LABEL,
@@ -38,6 +37,7 @@ __all__ = [
     "OWNER_LABEL",
     "WRITE_ATTEMPTS",
     "Adoption",
+    "GatewayObject",
     "Manifest",
     "Objects",
     "RouteDialect",

@@ -38,6 +38,17 @@ class RouteIntent:
         return ServiceTarget(self.service.namespace, self.service.name, self.label_key)
 
 
+@dataclass(frozen=True)
+class GatewayObject:
+    """A gateway object a route attaches to, which must exist: ``field`` of the gateway spec names it."""
+
+    field: str
+    resource: Any  # the lightkube resource class of its kind
+    kind: str
+    namespace: str
+    name: str
+
+
 class RouteDialect(Protocol):
     """What differs between an HTTPRoute and a VirtualService; every method is pure."""
 
@@ -82,6 +93,9 @@ class RouteDialect(Protocol):
 
     def candidate_description(self) -> str:
         """What ``is_candidate`` asks, for messages: 'attached to Gateway infra/public-gw'."""
+
+    def gateway_objects(self) -> list[GatewayObject]:
+        """The gateway objects the policy's route attaches to (its Gateway, its Istio gateways)."""
 
     def created_manifest(self, name: str, entries: Sequence[Mapping[str, Any]]) -> Manifest:
         """The whole route object the policy creates and owns."""

@@ -56,6 +56,19 @@ class RouteDriver:
         self.intent = intent
         self.namespace = intent.service.namespace
 
+    def missing_gateways(self) -> list[tuple[str, str]]:
+        missing: list[tuple[str, str]] = []
+        for gateway in self.dialect.gateway_objects():
+            objects = Objects(self.workloads.client, gateway.resource, gateway.kind, gateway.namespace)
+            if objects.get(gateway.name) is None:
+                reason = (
+                    f"{gateway.kind} {gateway.namespace}/{gateway.name} does not exist: create it first, or, "
+                    "if this program creates it, pass its name from that resource's outputs so that the "
+                    "check waits for it"
+                )
+                missing.append((gateway.field, reason))
+        return missing
+
     # ---- versions ----------------------------------------------------------------------------------
 
     def ensure_versions(self, wanted: Mapping[str, Mapping[str, str]]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...model.live import RouteSnapshot
-from ..kube import FIELD_MANAGER
+from ..kube import FIELD_MANAGER, json_pointer
 from ..workloads import OWNER_ANNOTATION
 from .marks import ORIGINAL_ANNOTATION, Manifest, ownership_metadata
 
@@ -101,7 +101,7 @@ def release_patch(
     annotations = metadata.get("annotations") or {}
     for key in (OWNER_ANNOTATION, ORIGINAL_ANNOTATION):
         if key in annotations:
-            operations.append({"op": "remove", "path": "/metadata/annotations/" + _pointer(key)})
+            operations.append({"op": "remove", "path": "/metadata/annotations/" + json_pointer(key)})
     managed = hand_back(metadata.get("managedFields") or [], field, original)
     operations.append({"op": "replace", "path": "/metadata/managedFields", "value": managed})
     return operations
@@ -121,13 +121,10 @@ def adopt_patch(route: Mapping[str, Any], field: str, owner: str, original: Rout
     )
     if metadata.get("annotations"):
         for key, value in marks["annotations"].items():
-            operations.append({"op": "add", "path": "/metadata/annotations/" + _pointer(key), "value": value})
+            path = "/metadata/annotations/" + json_pointer(key)
+            operations.append({"op": "add", "path": path, "value": value})
     else:
         operations.append({"op": "add", "path": "/metadata/annotations", "value": marks["annotations"]})
     managed = take_over(metadata.get("managedFields") or [], field, route["apiVersion"])
     operations.append({"op": "replace", "path": "/metadata/managedFields", "value": managed})
     return operations
-
-
-def _pointer(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")

@@ -14,13 +14,12 @@ from typing import Any
 from ...errors import PreconditionError
 from ...model.live import RouteOwner, RouteSnapshot
 from ...model.naming import default_route_name, owner_digest
-from ..workloads import MANAGED_BY_LABEL, OWNER_ANNOTATION
+from ..workloads import MANAGED_BY, MANAGED_BY_LABEL, OWNER_ANNOTATION
 
 Manifest = dict[str, Any]
 
 ORIGINAL_ANNOTATION = "pulumi-canary.io/original"
 """On an adopted route: the JSON snapshot of what it was before the policy took it over."""
-MANAGED_BY = "pulumi-canary"
 OWNER_LABEL = "pulumi-canary.io/owner-hash"
 """On objects we create: a hash of the owner (owners hold '/', which label values cannot), so that a
 policy lists its own objects instead of every object of the namespace."""

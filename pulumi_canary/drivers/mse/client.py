@@ -50,7 +50,8 @@ def sdk_method_name(action: str) -> str:
 
 
 class MseApi:
-    """Calls to one gateway's API; builds an SDK client on first use (never pickled)."""
+    """Calls to one gateway's API; builds an SDK client on first use, with this operation's credentials
+    (see ``AlibabaCredentials.sdk_credential``; never pickled)."""
 
     def __init__(
         self, gateway: MseGatewaySpec, credentials: AlibabaCredentials, sleep: Callable[[float], None]
@@ -60,6 +61,11 @@ class MseApi:
         self._sleep = sleep
         self._client: Client | None = None
         self._reads = ReadMemo()
+
+    @property
+    def uses_default_chain(self) -> bool:
+        """Whether the credentials come from the default chain (no keys were set)."""
+        return self._credentials.uses_default_chain
 
     def base(self) -> dict[str, Any]:
         """The parameter every call of this gateway carries."""
@@ -71,9 +77,7 @@ class MseApi:
             from alibabacloud_tea_openapi.models import Config
 
             config = Config(
-                access_key_id=self._credentials.access_key_id,
-                access_key_secret=self._credentials.access_key_secret,
-                security_token=self._credentials.security_token,
+                credential=self._credentials.sdk_credential(),
                 region_id=self.gateway.region,
                 endpoint=self.gateway.endpoint_host() or f"mse.{self.gateway.region}.aliyuncs.com",
                 protocol=self.gateway.endpoint_protocol(),

@@ -67,6 +67,27 @@ class MseDriver:
 
     # ---- reading ------------------------------------------------------------------------------------
 
+    def missing_gateways(self) -> list[tuple[str, str]]:
+        if self._api.uses_default_chain:
+            # Without keys in the config or the environment, asking would send the credentials chain to
+            # the ECS metadata service from every preview; the operations themselves ask it.
+            return []
+        try:
+            self.call("GetGateway", self._api.base())
+        except ApiError as error:
+            # Only the gateway's own NotFound: an unknown AccessKey answers 404 too, with its own code.
+            if error.code == "NotFound" or error.code.startswith("NotFound."):
+                return [("gateway_id", self._missing_gateway_reason())]
+            raise
+        return []
+
+    def _missing_gateway_reason(self) -> str:
+        where = self.gateway.endpoint or f"region {self.gateway.region}"
+        return (
+            f"MSE gateway {self.gateway.gateway_id} does not exist in {where}, or these credentials cannot "
+            "see it: check gateway_id (the gateway's unique id, gw-...) and region"
+        )
+
     def versions_and_endpoints(
         self, *, fresh: bool = False
     ) -> tuple[dict[str, dict[str, str]], dict[str, int]]:

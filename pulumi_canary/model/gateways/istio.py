@@ -30,6 +30,9 @@ __all__ = ["GATEWAY", "RESERVED_HEADER_KEYS", "Istio", "IstioSpec", "header_key_
 RESERVED_HEADER_KEYS = ("uri", "scheme", "method", "authority")
 
 
+MESH_GATEWAY = "mesh"
+"""The reserved gateway name for the sidecars of the mesh (no Gateway object)."""
+
 def _host_problem(value: str) -> str | None:
     if value == "*" or syntax.is_host_name(value):
         return None
@@ -40,7 +43,7 @@ def _host_problem(value: str) -> str | None:
 
 
 def _gateway_problem(value: str) -> str | None:
-    if value == "mesh":
+    if value == MESH_GATEWAY:
         return None
     namespace, slash, name = value.rpartition("/")
     if slash and syntax.dns1123_label_problem(namespace) is not None:
