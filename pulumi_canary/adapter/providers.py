@@ -24,12 +24,20 @@ from pulumi.dynamic import (
 
 from ..state_keys import OWNER_KEY
 from . import stack_config
+from .refusals import refusals_without_traceback
 from .serial import one_at_a_time
 
 if TYPE_CHECKING:
     from ..errors import Failure
     from ..model import CanaryPolicySpec, DiffDecision, RouteSnapshot, TrafficSplitSpec
     from ..usecases.policy import PolicyState
+
+
+PROVIDER_KEY = "__provider"
+"""The input where pulumi's dynamic provider keeps the pickled provider; it puts it back itself."""
+DECLARED_INPUTS_KEY = "__declared_inputs"
+"""A TrafficSplit's inputs exactly as the program declared them (``__`` keys are hidden from diffs), for
+``read``: its other outputs are the normalised inputs, with defaults (``allow_unready: false``)."""
 
 
 def is_unknown(value: object) -> bool:
@@ -46,7 +54,19 @@ def declared_inputs(props: Mapping[str, Any], fields: Mapping[str, Any]) -> dict
 
 
 def check_failures(failures: list[Failure]) -> list[CheckFailure]:
-    return [CheckFailure(failure.property, failure.reason) for failure in failures]
+    return [check_failure(failure) for failure in failures]
+
+
+def check_failure(failure: Failure) -> CheckFailure:
+    """The engine prints a failure as ``property P value {inputs[P]} has a problem: R``, looking ``P`` up
+    among the top-level inputs only: a nested path (``weights.v1``) would show ``value {<nil>}``. So a
+    nested failure goes without a property, and the engine prints ``resource 'demo' has a problem:
+    property weights.v1: must be a whole number from 0 to 100, got 110``: the path, and the value, which
+    the model's reasons quote. Naming the top-level property instead would make the engine print its
+    whole value in Go's notation, e.g. ``value {map[v1:{110} v2:{-10}]}``, before the same reason."""
+    if failure.property.isidentifier():
+        return CheckFailure(failure.property, failure.reason)
+    return CheckFailure("", f"property {failure.property}: {failure.reason}")
 
 
 def diff_result(decision: DiffDecision) -> DiffResult:
@@ -59,6 +79,7 @@ def diff_result(decision: DiffDecision) -> DiffResult:
     )
 
 
+@refusals_without_traceback
 class CanaryPolicyProvider(ResourceProvider):
     """Creates or adopts the route, defines the two versions, owns the canary Deployment."""
 
@@ -163,6 +184,7 @@ def _policy_outputs(spec: CanaryPolicySpec, state: PolicyState) -> dict[str, Any
     }
 
 
+@refusals_without_traceback
 class TrafficSplitProvider(ResourceProvider):
     """Sets the percentages of the policy's two versions on the policy's route."""
 
@@ -185,11 +207,12 @@ class TrafficSplitProvider(ResourceProvider):
     @one_at_a_time
     def create(self, props: dict[str, Any]) -> CreateResult:
         spec = _split_spec(props)
-        return CreateResult(id_=f"{spec.policy}/split", outs=_apply(spec, str(props[OWNER_KEY])))
+        outs = _apply(spec, str(props[OWNER_KEY])) | _declared_record(props)
+        return CreateResult(id_=f"{spec.policy}/split", outs=outs)
 
     @one_at_a_time
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(outs=_apply(_split_spec(news), str(news[OWNER_KEY])))
+        return UpdateResult(outs=_apply(_split_spec(news), str(news[OWNER_KEY])) | _declared_record(news))
 
     @one_at_a_time
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -205,11 +228,33 @@ class TrafficSplitProvider(ResourceProvider):
         live_weights = read_split(spec, owner, stack_config.current())
         if live_weights is None:
             return ReadResult(id_="", outs={})
-        inputs = declared_inputs(props, type(spec).model_fields) | {OWNER_KEY: owner}
-        # Drift reads as an input change, so the next preview shows the declared weights coming back.
-        inputs |= drifted_inputs(spec, live_weights)
-        # The engine diffs against outputs, so they carry the drifted inputs too.
-        return ReadResult(id_=id_, outs={**props, **inputs, "live_weights": live_weights}, inputs=inputs)
+        declared, drifted = _as_declared(props, spec, owner), drifted_inputs(spec, live_weights)
+        # The inputs as declared but for what drifted: refresh shows the drift alone (normalised inputs
+        # would read as changes too: `+allow_unready`, `~route`), the next preview the declared weights
+        # coming back. The engine diffs against outputs, so they carry the drifted inputs too.
+        outs = {**props, **drifted, **_declared_record(declared), "live_weights": live_weights}
+        return ReadResult(id_=id_, outs=outs, inputs=declared | drifted)
+
+
+def _declared_record(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The outputs' copy of the inputs as declared. A secret: the engine strips secrets before it calls a
+    dynamic provider and marks as secret only outputs named like a secret input, so a plain copy would
+    store a secret input in clear."""
+    from pulumi.runtime import rpc
+
+    declared = {key: value for key, value in inputs.items() if key != PROVIDER_KEY}
+    return {DECLARED_INPUTS_KEY: rpc.wrap_rpc_secret(declared)}
+
+
+def _as_declared(props: Mapping[str, Any], spec: TrafficSplitSpec, owner: str) -> dict[str, Any]:
+    """The inputs as the last create or update got them; for a split written before they were kept, its
+    normalised inputs, as ``read`` used to return (a refresh may show the defaults as changes once)."""
+    from pulumi.runtime import rpc
+
+    declared = rpc.unwrap_rpc_secret(props.get(DECLARED_INPUTS_KEY))
+    if isinstance(declared, Mapping):
+        return dict(declared)
+    return declared_inputs(props, type(spec).model_fields) | {OWNER_KEY: owner}
 
 
 def _split_spec(props: Mapping[str, Any]) -> TrafficSplitSpec:

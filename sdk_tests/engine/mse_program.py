@@ -52,6 +52,7 @@ class Program:
             gateway_id=gateway_id, region="cn-hangzhou", endpoint=f"http://{emulator.endpoint}"
         )
         self.namespace = namespace
+        self.service_name = SERVICE
         self.route = canary.RouteMatch(path="/demo")
         self.policy: dict[str, Any] = {"stable_version": "v1", "canary_version": "v2"}
         self.split: dict[str, Any] | None = None
@@ -62,7 +63,7 @@ class Program:
         policy = canary.CanaryPolicy(
             "demo",
             gateway=self.gateway,
-            service=canary.ServiceRef(name=SERVICE, namespace=self.namespace, port=80),
+            service=canary.ServiceRef(name=self.service_name, namespace=self.namespace, port=80),
             route=self.route,
             **{**POLICY_SETTINGS, **self.policy},
         )
