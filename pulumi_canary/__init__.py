@@ -36,6 +36,7 @@ _PUBLIC = {
     "ServiceRef": "pulumi_canary.adapter.inputs",
     "RouteMatch": "pulumi_canary.adapter.inputs",
     "CanaryDeployment": "pulumi_canary.adapter.inputs",
+    "Step": "pulumi_canary.adapter.inputs",
     "CanaryError": "pulumi_canary.errors",
     "InvalidInputError": "pulumi_canary.errors",
     "ConfigurationError": "pulumi_canary.errors",
@@ -60,12 +61,13 @@ __all__ = [
     "PreconditionError",
     "RouteMatch",
     "ServiceRef",
+    "Step",
     "TrafficSplit",
     "__version__",
 ]
 
 if TYPE_CHECKING:
-    from .adapter.inputs import CanaryDeployment, RouteMatch, ServiceRef
+    from .adapter.inputs import CanaryDeployment, RouteMatch, ServiceRef, Step
     from .adapter.resources import CanaryPolicy, TrafficSplit
     from .errors import (
         ApiError,

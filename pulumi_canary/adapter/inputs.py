@@ -57,3 +57,15 @@ class CanaryDeployment:
 
     def to_props(self) -> dict[str, Any]:
         return present(image=self.image, replicas=self.replicas)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A rollout step of a ``TrafficSplit``: when the canary's share rises past ``weight`` percent, it
+    stops there (once its pods are ready) and holds for ``pause_seconds`` before going on."""
+
+    weight: pulumi.Input[int]
+    pause_seconds: pulumi.Input[int] | None = None
+
+    def to_props(self) -> dict[str, Any]:
+        return present(weight=self.weight, pause_seconds=self.pause_seconds)

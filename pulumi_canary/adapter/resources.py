@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -9,7 +10,7 @@ from pulumi.dynamic import Resource
 
 from ..model.gateways import GatewayApi, Istio, MseGateway
 from ..state_keys import OWNER_KEY
-from .inputs import CanaryDeployment, RouteMatch, ServiceRef
+from .inputs import CanaryDeployment, RouteMatch, ServiceRef, Step
 from .providers import CanaryPolicyProvider, TrafficSplitProvider
 
 Gateway = MseGateway | GatewayApi | Istio
@@ -107,6 +108,8 @@ class TrafficSplit(Resource, module="canary", name="TrafficSplit"):
 
     Integers that sum to exactly 100; a version whose share rises must have ready endpoints first (the
     provider waits up to ``readiness_timeout_seconds``). Deleting the split sends 100% back to stable.
+    With ``steps=[canary.Step(weight=10, pause_seconds=60), ...]`` a rise of the canary's share walks
+    the steps below its target within the same ``pulumi up``; a fall is immediate.
     """
 
     live_weights: pulumi.Output[dict[str, int]]
@@ -121,6 +124,7 @@ class TrafficSplit(Resource, module="canary", name="TrafficSplit"):
         canary_weight: pulumi.Input[int] | None = None,
         readiness_timeout_seconds: pulumi.Input[int] | None = None,
         allow_unready: pulumi.Input[bool] | None = None,
+        steps: Sequence[Step] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -130,6 +134,7 @@ class TrafficSplit(Resource, module="canary", name="TrafficSplit"):
             "canary_weight": canary_weight,
             "readiness_timeout_seconds": readiness_timeout_seconds,
             "allow_unready": allow_unready,
+            "steps": [step.to_props() for step in steps] if steps else None,
             "live_weights": None,
         }
         merged = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(depends_on=[policy]), opts)

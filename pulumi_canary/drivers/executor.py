@@ -23,6 +23,7 @@ from ..model import (
     EnsureVersion,
     LiveDeployment,
     LiveRoute,
+    Pause,
     Plan,
     ReleaseCanaryDeployment,
     ReleaseRoute,
@@ -129,7 +130,7 @@ class Executor:
                 self.gateway.wait_ready(version, minimum, timeout)
             case SetWeights(weights=weights):
                 self.gateway.set_weights(self._route_id(), weights)
-            case Drain(seconds=seconds):
+            case Drain(seconds=seconds) | Pause(seconds=seconds):
                 time.sleep(seconds)
             case RemoveVersion(name=name):
                 self.gateway.remove_version(name)

@@ -24,6 +24,7 @@ when the live state makes the declared change impossible; it never performs I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from ..errors import OwnershipError, PreconditionError
 from .live import LiveRoute, RouteSnapshot
@@ -36,6 +37,7 @@ from .steps import (
     DeleteRoute,
     Drain,
     EnsureVersion,
+    Pause,
     Plan,
     ReleaseCanaryDeployment,
     ReleaseRoute,
@@ -127,9 +129,22 @@ def plan_delete_policy(
 
 
 def plan_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:
-    """Set the declared percentages, after waiting for every version whose weight rises."""
+    """Set the declared percentages, after waiting for every version whose weight rises.
+
+    When the canary's share rises past declared ``steps``, it walks them first: at each step the canary
+    is ready, gets the step's share, and holds it ``pause_seconds``. A fall is one move (a rollback does
+    not wait), and so is a rise with no step between (a split without steps behaves as before). Planned
+    from the live weights, a walk cut short resumes at the first step above where the route stands.
+    """
     _require_policy_route(spec, live)
-    return tuple(_move_weights(spec, live, spec.resolved_weights()))
+    steps: list[Step] = []
+    for waypoint in spec.waypoints(live.weight(spec.canary_version)):
+        held = {spec.stable_version: 100 - waypoint.weight, spec.canary_version: waypoint.weight}
+        steps.extend(_move_weights(spec, live, held))
+        if waypoint.pause_seconds:
+            steps.append(Pause(spec.canary_version, waypoint.weight, waypoint.pause_seconds))
+        live = replace(live, weights=held)
+    return (*steps, *_move_weights(spec, live, spec.resolved_weights()))
 
 
 def plan_delete_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:

@@ -38,7 +38,7 @@ def policy_problems(data: Props) -> list[Problem]:
 
 def split_problems(data: Props) -> list[Problem]:
     """Cross-property problems of a TrafficSplit's props."""
-    return [*policy_problems(data), *_weight_problems(data)]
+    return [*policy_problems(data), *_weight_problems(data), *_step_problems(data.get("steps"))]
 
 
 def route_problems(route: Props) -> list[Problem]:
@@ -181,3 +181,23 @@ def _stable_first(data: Props, weights: Props) -> list[tuple[Any, Any]]:
         return (order.index(key) if key is not None and key in order else len(order), key or "")
 
     return sorted(weights.items(), key=rank)
+
+
+def _step_problems(steps: object) -> list[Problem]:
+    """Rollout steps rise strictly, each between 1 and 99 percent: a repeated or falling step would walk
+    the canary back and forth, and 0 and 100 are where a rollout starts and ends."""
+    if not isinstance(steps, list | tuple):
+        return []
+    problems: list[Problem] = []
+    previous: int | None = None
+    for index, step in enumerate(steps):
+        weight = valid_percent(step.get("weight")) if isinstance(step, Mapping) else None
+        if weight is None:
+            continue  # a missing or bad weight is reported on its own
+        where = ("steps", index, "weight")
+        if weight in (0, 100):
+            problems.append((where, f"a step gives the canary 1 to 99 percent, got {weight}"))
+        if previous is not None and weight <= previous:
+            problems.append((where, f"steps must rise strictly: {weight} comes after {previous}"))
+        previous = weight
+    return problems

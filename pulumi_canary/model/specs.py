@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from . import rules
 from ._text import Problem
@@ -29,6 +29,7 @@ from .fields import (
     TimeoutSeconds,
     Version,
     checked,
+    list_to_tuple,
     word_problem,
 )
 from .gateways import GatewaySpec
@@ -154,6 +155,16 @@ class CanaryPolicySpec(_VersionedSpec):
         return self
 
 
+class RolloutStepSpec(SpecModel):
+    """One waypoint of a rollout: the canary's percentage, held ``pause_seconds`` before the next one.
+
+    Example: ``{"weight": 10, "pause_seconds": 60}``.
+    """
+
+    weight: Percent
+    pause_seconds: TimeoutSeconds = 0
+
+
 class TrafficSplitSpec(_VersionedSpec):
     """The desired state of a ``TrafficSplit``: integer percentages for the policy's two versions.
 
@@ -169,6 +180,9 @@ class TrafficSplitSpec(_VersionedSpec):
     weights: dict[str, Percent] | None = None
     canary_weight: Percent | None = None
     """Shorthand: the canary's percentage; the stable version gets the rest."""
+    steps: Annotated[tuple[RolloutStepSpec, ...], BeforeValidator(list_to_tuple)] = ()
+    """When the canary's share rises, the waypoints it passes on the way to its target, in rising order;
+    those at or above the target, or at or below the current share, are not walked."""
 
     @model_validator(mode="after")
     def _consistent(self) -> TrafficSplitSpec:
@@ -176,6 +190,12 @@ class TrafficSplitSpec(_VersionedSpec):
         if problems:
             raise SpecError(problems)
         return self
+
+    def waypoints(self, current_canary: int) -> list[RolloutStepSpec]:
+        """The steps a rise of the canary from ``current_canary`` to its target passes (none when the
+        canary's share falls: a rollback is immediate)."""
+        target = self.resolved_weights()[self.canary_version]
+        return [step for step in self.steps if current_canary < step.weight < target]
 
     def resolved_weights(self) -> dict[str, int]:
         """The percentages per version, stable first: ``weights`` as given, or ``canary_weight`` expanded."""

@@ -22,6 +22,7 @@ __all__ = [
     "DeleteRoute",
     "Drain",
     "EnsureVersion",
+    "Pause",
     "Plan",
     "ReleaseCanaryDeployment",
     "ReleaseRoute",
@@ -115,6 +116,18 @@ class WaitReady(Step):
     def describe(self) -> str:
         needed = f"{self.minimum}+ ready endpoint(s)"
         return f"wait up to {self.timeout_seconds}s for {needed} of version {self.version}"
+
+
+@dataclass(frozen=True)
+class Pause(Step):
+    """Hold a rollout step: ``version`` keeps ``percent`` of the traffic for ``seconds`` before the next."""
+
+    version: str
+    percent: int
+    seconds: int
+
+    def describe(self) -> str:
+        return f"hold version {self.version} at {self.percent}% for {self.seconds}s"
 
 
 @dataclass(frozen=True)

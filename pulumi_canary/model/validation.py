@@ -97,6 +97,7 @@ _SHAPES = {
     "canary_deployment": "a CanaryDeployment: a mapping with image and replicas",
     "weights": "a mapping of version to percentage, e.g. {'v1': 90, 'v2': 10}",
     "route.canary_headers": "a mapping of header name to value, e.g. {'x-canary': 'always'}",
+    "steps": "a list of Step(weight, pause_seconds), e.g. [{'weight': 10, 'pause_seconds': 60}]",
 }
 _SIMPLE_TYPES = {
     "string_type": "must be a string",
@@ -293,6 +294,8 @@ def _type_problem(
             hint = f"use {_GATEWAY_CLASSES}"
             return ((*path, "kind"), f"is required: one of {expected} ({hint})")
         return ((*path, "kind"), f"must be one of {expected}, {got(tag)}")
+    if kind in ("tuple_type", "list_type") and where in _SHAPES:
+        return (path, f"must be {_SHAPES[where]}, {got(value)}")
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return (path, f"must be {_SHAPES.get(where, 'a mapping')}, {got(value)}")
     if kind in _SIMPLE_TYPES:

@@ -1,8 +1,8 @@
 """Turn ``pulumi preview --json`` into a Markdown summary for a pull-request comment.
 
-Per TrafficSplit: old and new weights with a small bar. Per CanaryPolicy: promotions and version or
-image changes. A loud warning for every replacement or delete that moves traffic. Pure: a dict in,
-a string out.
+Per TrafficSplit: old and new weights with a small bar, and the rollout steps a rise walks. Per
+CanaryPolicy: promotions and version or image changes. A loud warning for every replacement or delete
+that moves traffic. Pure: a dict in, a string out.
 """
 
 from __future__ import annotations
@@ -88,6 +88,9 @@ def split_section(change: Change) -> list[str]:
         lines.append(f"| `{version}` | {before} | {after} | `{bar(new.get(version, 0)) if new else ''}` |")
     if new is None and change.op != "delete":
         lines += ["", "_The new weights depend on values known only during the update._"]
+    walk = rollout_line(change.new, old, new) if new is not None else None
+    if walk:
+        lines += ["", walk]
     if change.op == "delete":
         stable = change.old.get("stable_version")
         lines += [
@@ -101,6 +104,24 @@ def split_section(change: Change) -> list[str]:
             "and the create.",
         ]
     return [*lines, ""]
+
+
+def rollout_line(props: Mapping[str, Any], old: Mapping[str, int] | None, new: Mapping[str, int]) -> str:
+    """How the canary's share rises, when declared steps lie on the way (as the provider walks them)."""
+    canary = props.get("canary_version")
+    steps = props.get("steps")
+    if not known(canary) or not isinstance(steps, list):
+        return ""
+    start, target = (old or {}).get(str(canary), 0), new.get(str(canary), 0)
+    held = [
+        step for step in steps
+        if isinstance(step, Mapping) and isinstance(step.get("weight"), int | float)
+        and start < step["weight"] < target
+    ]
+    if not held:
+        return ""
+    stops = [f"{int(step['weight'])}% (hold {int(step.get('pause_seconds') or 0)}s)" for step in held]
+    return f"- rollout of `{canary}`: {start}% → " + " → ".join([*stops, f"{target}%"])
 
 
 def policy_section(change: Change) -> list[str]:

@@ -22,6 +22,7 @@ from pulumi_canary.model import (
     EnsureVersion,
     LiveDeployment,
     LiveRoute,
+    Pause,
     Plan,
     ReleaseCanaryDeployment,
     ReleaseRoute,
@@ -123,6 +124,8 @@ class World:
             self._set_weights(step.weights)
         elif isinstance(step, Drain):
             self.undrained -= set(step.versions)
+        elif isinstance(step, Pause):
+            pass  # a held rollout step changes nothing
         elif isinstance(step, RemoveVersion):
             self._require(step.name not in self.weights, f"removing version {step.name} still on the route")
             self._require_drained(step.name)

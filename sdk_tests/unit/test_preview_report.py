@@ -39,6 +39,16 @@ def test_canary_weight_is_expanded_against_the_policy_versions() -> None:
     assert "| `v1` | 100% | 75% |" in report and "| `v2` | 0% | 25% |" in report
 
 
+def test_a_rise_past_rollout_steps_shows_the_walk_and_a_fall_shows_none() -> None:
+    steps = [{"weight": 10, "pause_seconds": 60}, {"weight": 25}, {"weight": 80, "pause_seconds": 5}]
+    old = versions("v1", "v2", canary_weight=0, steps=steps)
+    new = versions("v1", "v2", canary_weight=50, steps=steps)
+    report = render({"steps": [step("update", SPLIT, old, new)]})
+    assert "- rollout of `v2`: 0% → 10% (hold 60s) → 25% (hold 0s) → 50%" in report
+    back = render({"steps": [step("update", SPLIT, new, old)]})
+    assert "rollout of" not in back, "a rollback is one move"
+
+
 def test_unknown_weights_say_unknown() -> None:
     new = versions("v1", UNKNOWN, canary_weight=10)
     report = render({"steps": [step("create", SPLIT, None, new)]})

@@ -1,0 +1,63 @@
+"""A rise of the canary's share walks the declared steps inside one `pulumi up`, on the Gateway API and
+on MSE, under load: the requests show each step's share, held for its pause, before the target; a fall
+is one move; and not one request fails."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+import pulumi_canary as canary
+from rig.load import LoadRun, Record
+from sdk_tests.traffic.release import GATEWAYS
+from sdk_tests.traffic.test_release_under_load import assert_all_served
+
+RATE = 60
+HOLD_SECONDS = 6
+WINDOW_SECONDS = 3.0
+STEPS = [
+    canary.Step(weight=10, pause_seconds=HOLD_SECONDS),
+    canary.Step(weight=25, pause_seconds=HOLD_SECONDS),
+]
+
+
+def canary_shares(records: list[Record], since: float, until: float) -> list[float]:
+    """The canary's share of the answers in each window of ``WINDOW_SECONDS`` from ``since``."""
+    shares: list[float] = []
+    start = since
+    while start + WINDOW_SECONDS <= until:
+        window = [r for r in records if start <= r.t < start + WINDOW_SECONDS and r.version is not None]
+        if window:
+            shares.append(sum(r.version == "v2" for r in window) / len(window))
+        start += WINDOW_SECONDS
+    return shares
+
+
+def first_index(shares: list[float], low: float, high: float) -> int:
+    return next((i for i, share in enumerate(shares) if low <= share <= high), -1)
+
+
+@pytest.mark.parametrize("kind", GATEWAYS)
+def test_a_rise_walks_each_step_under_load_and_a_rollback_fails_nothing(
+    launch, kind: str, tmp_path: Path
+) -> None:
+    deployed = launch(kind, canary_replicas=1)
+    deployed.apply({"v1": 100})
+    load_started = time.monotonic()
+    with LoadRun(deployed.url, rate=RATE, out=tmp_path / "load.jsonl", requests=20_000, seconds=180) as load:
+        time.sleep(1)
+        began = time.monotonic() - load_started  # on the load's clock
+        deployed.apply({"v1": 50, "v2": 50}, split={"canary_weight": 50, "steps": STEPS})
+        walked = time.monotonic() - load_started - began
+        time.sleep(2 * WINDOW_SECONDS)  # the target, served a while
+        deployed.apply({"v1": 100}, split={"canary_weight": 0, "steps": STEPS})  # a rollback: one move
+    records = load.records
+    assert_all_served(load.summary(), records, {"v1", "v2"})
+    assert walked >= 2 * HOLD_SECONDS, f"the walk took {walked:.1f}s, less than its two holds"
+
+    shares = canary_shares(records, began, began + walked + 2 * WINDOW_SECONDS)
+    at_10, at_25 = first_index(shares, 0.04, 0.16), first_index(shares, 0.19, 0.31)
+    at_50 = first_index(shares, 0.42, 0.58)
+    assert -1 < at_10 < at_25 < at_50, f"the canary's share per {WINDOW_SECONDS}s window: {shares}"
