@@ -37,6 +37,9 @@ _PUBLIC = {
     "RouteMatch": "pulumi_canary.adapter.inputs",
     "CanaryDeployment": "pulumi_canary.adapter.inputs",
     "Step": "pulumi_canary.adapter.inputs",
+    "Analysis": "pulumi_canary.adapter.inputs",
+    "Metric": "pulumi_canary.adapter.inputs",
+    "AnalysisFailedError": "pulumi_canary.errors",
     "CanaryError": "pulumi_canary.errors",
     "InvalidInputError": "pulumi_canary.errors",
     "ConfigurationError": "pulumi_canary.errors",
@@ -47,6 +50,8 @@ _PUBLIC = {
 }
 
 __all__ = [
+    "Analysis",
+    "AnalysisFailedError",
     "ApiError",
     "CanaryDeployment",
     "CanaryError",
@@ -55,6 +60,7 @@ __all__ = [
     "GatewayApi",
     "InvalidInputError",
     "Istio",
+    "Metric",
     "MseGateway",
     "NotReadyError",
     "OwnershipError",
@@ -67,9 +73,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .adapter.inputs import CanaryDeployment, RouteMatch, ServiceRef, Step
+    from .adapter.inputs import Analysis, CanaryDeployment, Metric, RouteMatch, ServiceRef, Step
     from .adapter.resources import CanaryPolicy, TrafficSplit
     from .errors import (
+        AnalysisFailedError,
         ApiError,
         CanaryError,
         ConfigurationError,

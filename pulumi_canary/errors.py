@@ -8,6 +8,7 @@
     ├── PreconditionError            the live world does not allow the change (no pod carries the label...)
     ├── OwnershipError               the object belongs to another stack/resource or another field manager
     ├── NotReadyError                a version has too few ready endpoints to receive traffic
+    ├── AnalysisFailedError          a rollout step's metrics crossed a bound: the traffic went back
     └── ApiError                     a gateway or Kubernetes API call failed
         ├── TransientApiError        retrying can help (5xx, throttling, timeouts, conflicts)
         │   └── ChangedMeanwhileError  an optimistic write lost a race: read again, compute again
@@ -62,6 +63,16 @@ class OwnershipError(CanaryError):
 
 class NotReadyError(CanaryError):
     """A version would receive traffic but has too few ready endpoints."""
+
+
+class AnalysisFailedError(CanaryError):
+    """A rollout step's analysis failed (a metric crossed its bound, or could not be measured). Raised by
+    the step; the split's update sends the traffic back to where the rollout began, then raises it again
+    saying so."""
+
+    def __init__(self, version: str, percent: int, verdict: str) -> None:
+        self.version, self.percent, self.verdict = version, percent, verdict
+        super().__init__(f"the analysis of version {version} at {percent}% failed: {verdict}")
 
 
 class ApiError(CanaryError):

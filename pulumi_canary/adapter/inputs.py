@@ -69,3 +69,43 @@ class Step:
 
     def to_props(self) -> dict[str, Any]:
         return present(weight=self.weight, pause_seconds=self.pause_seconds)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric of an ``Analysis``: a PromQL query that answers one number, and the bounds it must stay
+    within (``max``, ``min`` or both). ``{{canary}}``, ``{{stable}}``, ``{{service}}`` and
+    ``{{namespace}}`` in the query are filled in at each step."""
+
+    name: pulumi.Input[str]
+    query: pulumi.Input[str]
+    max: pulumi.Input[float] | None = None
+    min: pulumi.Input[float] | None = None
+
+    def to_props(self) -> dict[str, Any]:
+        return present(name=self.name, query=self.query, max=self.max, min=self.min)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Measured at every rollout step of a ``TrafficSplit`` and at its target: ``count`` measurements of
+    each metric, ``interval_seconds`` apart. More than ``failure_limit`` failed measurements of a metric,
+    or more than ``consecutive_error_limit`` in a row that could not be taken, fail the step: the route
+    goes back to where the update began and the update fails, naming the metric and its value."""
+
+    prometheus_url: pulumi.Input[str]
+    metrics: list[Metric]
+    interval_seconds: pulumi.Input[int] | None = None
+    count: pulumi.Input[int] | None = None
+    failure_limit: pulumi.Input[int] | None = None
+    consecutive_error_limit: pulumi.Input[int] | None = None
+
+    def to_props(self) -> dict[str, Any]:
+        return present(
+            prometheus_url=self.prometheus_url,
+            metrics=[metric.to_props() for metric in self.metrics],
+            interval_seconds=self.interval_seconds,
+            count=self.count,
+            failure_limit=self.failure_limit,
+            consecutive_error_limit=self.consecutive_error_limit,
+        )

@@ -10,7 +10,7 @@ from pulumi.dynamic import Resource
 
 from ..model.gateways import GatewayApi, Istio, MseGateway
 from ..state_keys import OWNER_KEY
-from .inputs import CanaryDeployment, RouteMatch, ServiceRef, Step
+from .inputs import Analysis, CanaryDeployment, RouteMatch, ServiceRef, Step
 from .providers import CanaryPolicyProvider, TrafficSplitProvider
 
 Gateway = MseGateway | GatewayApi | Istio
@@ -109,7 +109,9 @@ class TrafficSplit(Resource, module="canary", name="TrafficSplit"):
     Integers that sum to exactly 100; a version whose share rises must have ready endpoints first (the
     provider waits up to ``readiness_timeout_seconds``). Deleting the split sends 100% back to stable.
     With ``steps=[canary.Step(weight=10, pause_seconds=60), ...]`` a rise of the canary's share walks
-    the steps below its target within the same ``pulumi up``; a fall is immediate.
+    the steps below its target within the same ``pulumi up``; a fall is immediate. With
+    ``analysis=canary.Analysis(...)`` each step and the target are measured, and a failure sends the
+    traffic back to where the update began.
     """
 
     live_weights: pulumi.Output[dict[str, int]]
@@ -125,6 +127,7 @@ class TrafficSplit(Resource, module="canary", name="TrafficSplit"):
         readiness_timeout_seconds: pulumi.Input[int] | None = None,
         allow_unready: pulumi.Input[bool] | None = None,
         steps: Sequence[Step] | None = None,
+        analysis: Analysis | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -135,6 +138,7 @@ class TrafficSplit(Resource, module="canary", name="TrafficSplit"):
             "readiness_timeout_seconds": readiness_timeout_seconds,
             "allow_unready": allow_unready,
             "steps": [step.to_props() for step in steps] if steps else None,
+            "analysis": analysis.to_props() if analysis else None,
             "live_weights": None,
         }
         merged = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(depends_on=[policy]), opts)

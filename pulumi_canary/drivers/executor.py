@@ -15,6 +15,7 @@ from typing import Protocol
 from ..errors import ConfigurationError, PreconditionError
 from ..model import (
     AdoptRoute,
+    Analyze,
     ApplyCanaryDeployment,
     CreateRoute,
     DeleteCanaryDeployment,
@@ -36,6 +37,7 @@ from ..model import (
     UpdateRoute,
     WaitReady,
 )
+from .analysis import run_analysis
 from .workloads import ServiceTarget, Workloads
 
 
@@ -132,6 +134,8 @@ class Executor:
                 self.gateway.set_weights(self._route_id(), weights)
             case Drain(seconds=seconds) | Pause(seconds=seconds):
                 time.sleep(seconds)
+            case Analyze():
+                run_analysis(step)
             case RemoveVersion(name=name):
                 self.gateway.remove_version(name)
             case ApplyCanaryDeployment(

@@ -11,6 +11,7 @@ build on it (model <- drivers <- adapter). The flow for a resource operation:
 4. Tests: ``check_invariants(live, spec)`` after a run, ``safety_violations(live)`` after every step.
 """
 
+from .analysis import AnalysisSpec, MetricSpec
 from .diff import DiffDecision, diff_policy, diff_split
 from .gateways import (
     GATEWAYS,
@@ -29,6 +30,7 @@ from .planning import (
     plan_create_policy,
     plan_delete_policy,
     plan_delete_split,
+    plan_rollback,
     plan_split,
     plan_update_policy,
     second_deployment_reason,
@@ -44,6 +46,7 @@ from .specs import (
 )
 from .steps import (
     AdoptRoute,
+    Analyze,
     ApplyCanaryDeployment,
     CreateRoute,
     DeleteCanaryDeployment,
@@ -68,6 +71,8 @@ __all__ = [
     "GATEWAYS",
     "MIN_READY_ENDPOINTS",
     "AdoptRoute",
+    "AnalysisSpec",
+    "Analyze",
     "ApplyCanaryDeployment",
     "CanaryDeploymentSpec",
     "CanaryPolicySpec",
@@ -84,6 +89,7 @@ __all__ = [
     "IstioSpec",
     "LiveDeployment",
     "LiveRoute",
+    "MetricSpec",
     "MseGatewaySpec",
     "PathType",
     "Pause",
@@ -114,6 +120,7 @@ __all__ = [
     "plan_create_policy",
     "plan_delete_policy",
     "plan_delete_split",
+    "plan_rollback",
     "plan_split",
     "plan_update_policy",
     "safety_violations",

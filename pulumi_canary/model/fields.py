@@ -19,6 +19,7 @@ from .numbers import whole_number
 
 __all__ = [
     "MAX_READINESS_TIMEOUT_SECONDS",
+    "WHOLE_NUMBER",
     "HeaderName",
     "HeaderValue",
     "LabelKey",
@@ -31,6 +32,7 @@ __all__ = [
     "TimeoutSeconds",
     "Version",
     "at_most",
+    "between",
     "checked",
     "list_to_tuple",
     "non_empty_list",
@@ -140,6 +142,15 @@ def _service_name_problem(value: str) -> str | None:
 
 def _namespace_problem(value: str) -> str | None:
     return syntax.dns1123_label_problem(value, "namespace")
+
+
+WHOLE_NUMBER = BeforeValidator(_whole_number)
+"""Accepts ``80`` and ``80.0`` (Pulumi's wire carries numbers as doubles), nothing else."""
+
+
+def between(low: int, high: int) -> AfterValidator:
+    """An integer from ``low`` to ``high``, in our wording."""
+    return _between(low, high)
 
 
 Percent = Annotated[int, BeforeValidator(_whole_number), _between(0, 100)]

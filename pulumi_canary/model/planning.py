@@ -31,6 +31,7 @@ from .live import LiveRoute, RouteSnapshot
 from .specs import CanaryPolicySpec, TrafficSplitSpec, _VersionedSpec
 from .steps import (
     AdoptRoute,
+    Analyze,
     ApplyCanaryDeployment,
     CreateRoute,
     DeleteCanaryDeployment,
@@ -54,6 +55,7 @@ __all__ = [
     "plan_create_policy",
     "plan_delete_policy",
     "plan_delete_split",
+    "plan_rollback",
     "plan_split",
     "plan_update_policy",
     "second_deployment_reason",
@@ -138,13 +140,37 @@ def plan_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:
     """
     _require_policy_route(spec, live)
     steps: list[Step] = []
-    for waypoint in spec.waypoints(live.weight(spec.canary_version)):
+    start = live.weight(spec.canary_version)
+    for waypoint in spec.waypoints(start):
         held = {spec.stable_version: 100 - waypoint.weight, spec.canary_version: waypoint.weight}
         steps.extend(_move_weights(spec, live, held))
         if waypoint.pause_seconds:
             steps.append(Pause(spec.canary_version, waypoint.weight, waypoint.pause_seconds))
+        steps.extend(_analyze(spec, waypoint.weight))
         live = replace(live, weights=held)
-    return (*steps, *_move_weights(spec, live, spec.resolved_weights()))
+    target = spec.resolved_weights()
+    steps.extend(_move_weights(spec, live, target))
+    if target[spec.canary_version] > start:
+        steps.extend(_analyze(spec, target[spec.canary_version]))
+    return tuple(steps)
+
+
+def plan_rollback(spec: TrafficSplitSpec, live: LiveRoute, weights: Mapping[str, int]) -> Plan:
+    """Send the route back to ``weights`` (where a failed rollout began) at once: no steps, no analysis."""
+    _require_policy_route(spec, live)
+    return tuple(_move_weights(spec, live, weights))
+
+
+def _analyze(spec: TrafficSplitSpec, percent: int) -> list[Step]:
+    if spec.analysis is None:
+        return []
+    names = {
+        "canary": spec.canary_version,
+        "stable": spec.stable_version,
+        "service": spec.service.name,
+        "namespace": spec.service.namespace,
+    }
+    return [Analyze(spec.canary_version, percent, spec.analysis, names)]
 
 
 def plan_delete_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import syntax
 from ._text import Problem, Props, show
+from .analysis import analysis_problems
 from .gateways import gateway_model
 from .numbers import whole_number
 
@@ -38,7 +39,12 @@ def policy_problems(data: Props) -> list[Problem]:
 
 def split_problems(data: Props) -> list[Problem]:
     """Cross-property problems of a TrafficSplit's props."""
-    return [*policy_problems(data), *_weight_problems(data), *_step_problems(data.get("steps"))]
+    return [
+        *policy_problems(data),
+        *_weight_problems(data),
+        *_step_problems(data.get("steps")),
+        *analysis_problems(data.get("analysis")),
+    ]
 
 
 def route_problems(route: Props) -> list[Problem]:

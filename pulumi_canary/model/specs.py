@@ -16,6 +16,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from . import rules
 from ._text import Problem
+from .analysis import AnalysisSpec
 from .fields import (
     HeaderName,
     HeaderValue,
@@ -183,6 +184,9 @@ class TrafficSplitSpec(_VersionedSpec):
     steps: Annotated[tuple[RolloutStepSpec, ...], BeforeValidator(list_to_tuple)] = ()
     """When the canary's share rises, the waypoints it passes on the way to its target, in rising order;
     those at or above the target, or at or below the current share, are not walked."""
+    analysis: AnalysisSpec | None = None
+    """Measured at every step of a rise and at its target; a failure sends the canary's share back to
+    where the rise began and fails the update."""
 
     @model_validator(mode="after")
     def _consistent(self) -> TrafficSplitSpec:

@@ -11,11 +11,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .analysis import AnalysisSpec
 from .live import RouteSnapshot
 from .specs import CanaryDeploymentSpec, RouteMatchSpec
 
 __all__ = [
     "AdoptRoute",
+    "Analyze",
     "ApplyCanaryDeployment",
     "CreateRoute",
     "DeleteCanaryDeployment",
@@ -128,6 +130,26 @@ class Pause(Step):
 
     def describe(self) -> str:
         return f"hold version {self.version} at {self.percent}% for {self.seconds}s"
+
+
+@dataclass(frozen=True)
+class Analyze(Step):
+    """Measure the canary ``version`` at ``percent`` against ``analysis``; a failure stops the plan with
+    ``AnalysisFailedError`` (the caller then sends the traffic back). ``names`` fill the queries'
+    ``{{canary}}``, ``{{stable}}``, ``{{service}}`` and ``{{namespace}}``."""
+
+    version: str
+    percent: int
+    analysis: AnalysisSpec
+    names: Mapping[str, str]
+
+    def describe(self) -> str:
+        metrics = ", ".join(metric.name for metric in self.analysis.metrics)
+        every = f" every {self.analysis.interval_seconds}s" if self.analysis.count > 1 else ""
+        return (
+            f"analyse version {self.version} at {self.percent}%: {self.analysis.count} measurement(s) of "
+            f"{metrics}{every}"
+        )
 
 
 @dataclass(frozen=True)

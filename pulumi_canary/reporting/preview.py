@@ -90,7 +90,7 @@ def split_section(change: Change) -> list[str]:
         lines += ["", "_The new weights depend on values known only during the update._"]
     walk = rollout_line(change.new, old, new) if new is not None else None
     if walk:
-        lines += ["", walk]
+        lines += ["", walk, *analysis_lines(change.new)]
     if change.op == "delete":
         stable = change.old.get("stable_version")
         lines += [
@@ -122,6 +122,24 @@ def rollout_line(props: Mapping[str, Any], old: Mapping[str, int] | None, new: M
         return ""
     stops = [f"{int(step['weight'])}% (hold {int(step.get('pause_seconds') or 0)}s)" for step in held]
     return f"- rollout of `{canary}`: {start}% → " + " → ".join([*stops, f"{target}%"])
+
+
+def analysis_lines(props: Mapping[str, Any]) -> list[str]:
+    """What is measured at each step and at the target, and what makes the rollout go back."""
+    analysis = props.get("analysis")
+    if not isinstance(analysis, Mapping):
+        return ["- no analysis: each step only holds"]
+    bounds = []
+    for metric in analysis.get("metrics") or []:
+        if isinstance(metric, Mapping):
+            limits = [f"≥ {metric['min']}" if metric.get("min") is not None else "",
+                      f"≤ {metric['max']}" if metric.get("max") is not None else ""]
+            bounds.append(f"`{metric.get('name')}` {' and '.join(limit for limit in limits if limit)}")
+    count, every = analysis.get("count", 3), analysis.get("interval_seconds", 10)
+    return [
+        f"- analysis at each step and at the target: {', '.join(bounds)}; {count} measurement(s) every "
+        f"{every}s; a failure sends the traffic back to where this update began"
+    ]
 
 
 def policy_section(change: Change) -> list[str]:

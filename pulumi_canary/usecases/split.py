@@ -3,20 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NoReturn
 
 from ..drivers.factory import Session, open_session
-from ..model import LiveRoute, TrafficSplitSpec, plan_delete_split, plan_split, weights_after
+from ..errors import AnalysisFailedError
+from ..model import LiveRoute, TrafficSplitSpec, plan_delete_split, plan_rollback, plan_split, weights_after
 
 __all__ = ["apply_split", "delete_split", "drifted_inputs", "read_split"]
 
 
 def apply_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) -> dict[str, int]:
-    """Set the declared weights (waiting for ready endpoints first); returns the route's weights."""
+    """Set the declared weights (waiting for ready endpoints first, walking the rollout steps of a rise
+    with their analysis); returns the route's weights.
+
+    When an analysis fails, the route goes back at once to the weights it had before this update, and
+    ``AnalysisFailedError`` is raised again, saying so."""
     session = open_session(spec, config, owner)
     live = _live(session, spec)
     plan = plan_split(spec, live)
-    session.run(plan, live.route_id)
+    try:
+        session.run(plan, live.route_id)
+    except AnalysisFailedError as failure:
+        _roll_back(session, spec, dict(live.weights), failure)
     return weights_after(plan, live.weights)
+
+
+def _roll_back(
+    session: Session, spec: TrafficSplitSpec, weights: dict[str, int], failure: AnalysisFailedError
+) -> NoReturn:
+    live = _live(session, spec)  # read again: the walk wrote since (a write clears the read memo)
+    session.run(plan_rollback(spec, live, weights), live.route_id)
+    back = ", ".join(f"{version}={percent}%" for version, percent in weights.items())
+    raise AnalysisFailedError(
+        failure.version,
+        failure.percent,
+        f"{failure.verdict}. The route went back to {back}, where this update began. Fix the canary, then "
+        "`pulumi up` again to walk the steps anew (or lower the canary's weight)",
+    ) from None
 
 
 def delete_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) -> None:

@@ -56,9 +56,27 @@ def quickstart_block() -> str:
     return quickstarts[0]
 
 
+def analysis_block() -> str:
+    (block,) = [body for _, body in blocks("python") if body.startswith("analysis = canary.Analysis(")]
+    return block
+
+
 def test_every_code_block_of_the_readme_has_a_check() -> None:
-    checked = {("python", quickstart_block()), ("", layout_block())}
+    checked = {("python", quickstart_block()), ("python", analysis_block()), ("", layout_block())}
     assert set(blocks()) == checked, "a README code block without a test: add its check here"
+
+
+def test_the_analysis_example_is_a_valid_analysis() -> None:
+    import pulumi_canary as canary
+    from pulumi_canary.model import check_split
+    from sdk_tests.unit.factories import split_props
+
+    scope: dict[str, Any] = {"canary": canary}
+    exec(compile(analysis_block(), str(README), "exec"), scope)
+    props = split_props(analysis=scope["analysis"].to_props())
+    assert check_split(props) == ()
+    (metric,) = props["analysis"]["metrics"]
+    assert metric["query"].count("(") == metric["query"].count(")"), "the PromQL's brackets do not pair"
 
 
 def test_the_quickstart_runs_as_written(

@@ -45,6 +45,12 @@ def test_a_rise_past_rollout_steps_shows_the_walk_and_a_fall_shows_none() -> Non
     new = versions("v1", "v2", canary_weight=50, steps=steps)
     report = render({"steps": [step("update", SPLIT, old, new)]})
     assert "- rollout of `v2`: 0% → 10% (hold 60s) → 25% (hold 0s) → 50%" in report
+    assert "- no analysis: each step only holds" in report
+    metric = {"name": "error-rate", "query": "q", "max": 0.01}
+    analysed = {**new, "analysis": {"prometheus_url": "http://p", "metrics": [metric], "count": 2}}
+    report = render({"steps": [step("update", SPLIT, old, analysed)]})
+    expected = "analysis at each step and at the target: `error-rate` ≤ 0.01; 2 measurement(s) every 10s"
+    assert expected in report
     back = render({"steps": [step("update", SPLIT, new, old)]})
     assert "rollout of" not in back, "a rollback is one move"
 

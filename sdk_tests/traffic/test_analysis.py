@@ -1,0 +1,87 @@
+"""Metric analysis at each rollout step, on the real data plane and the real Prometheus that scrapes it:
+a healthy canary walks to its target; a canary that fails requests is sent back to where the update
+began, the `up` fails naming the metric and its value, and requests then reach stable only; a metric
+source that cannot answer is a failure too, never a pass."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi.automation import CommandError
+
+import pulumi_canary as canary
+from rig.load import LoadRun
+from rig.metrics import Prometheus
+from sdk_tests.traffic.release import GATEWAYS, QUIET, Deployed
+from sdk_tests.traffic.test_metrics import make_bad
+from sdk_tests.traffic.test_release_under_load import assert_all_served
+
+RATE = 60
+STEPS = [canary.Step(weight=10, pause_seconds=3), canary.Step(weight=25, pause_seconds=3)]
+
+
+def error_ratio(deployed: Deployed) -> str:
+    """The canary's share of 5xx answers over the last 5 s, from Traefik's metrics (0 without errors)."""
+    selector = f'service=~"{deployed.gateway.service_pattern("{{canary}}")}"'
+    total = f"sum(rate(traefik_service_requests_total{{{selector}}}[5s]))"
+    errors = f'sum(rate(traefik_service_requests_total{{{selector},code=~"5.."}}[5s]))'
+    return f"({errors} or vector(0)) / {total}"
+
+
+def analysis(url: str, deployed: Deployed, **limits: Any) -> canary.Analysis:
+    metric = canary.Metric(name="error-rate", query=error_ratio(deployed), max=0.05)
+    return canary.Analysis(prometheus_url=url, metrics=[metric], interval_seconds=2, count=2, **limits)
+
+
+@pytest.mark.parametrize("kind", GATEWAYS)
+def test_a_healthy_canary_passes_every_step_and_reaches_its_target(
+    launch, kind: str, prometheus: Prometheus, tmp_path: Path
+) -> None:
+    deployed = launch(kind, canary_replicas=1)
+    deployed.apply({"v1": 100})
+    with LoadRun(deployed.url, rate=RATE, out=tmp_path / "load.jsonl", requests=20_000, seconds=180) as load:
+        split = {"canary_weight": 50, "steps": STEPS, "analysis": analysis(prometheus.url, deployed)}
+        deployed.apply({"v1": 50, "v2": 50}, split=split)
+    assert_all_served(load.summary(), load.records, {"v1", "v2"})
+
+
+@pytest.mark.parametrize("kind", GATEWAYS)
+def test_a_canary_that_fails_requests_is_rolled_back_and_the_up_says_why(
+    launch, kind: str, prometheus: Prometheus, namespace: str, kube: Any, tmp_path: Path
+) -> None:
+    deployed = launch(kind, canary_replicas=1)
+    make_bad(kube, namespace, "v2")  # half its answers are 500s
+    deployed.apply({"v1": 100})
+    load_started = time.monotonic()
+    with LoadRun(deployed.url, rate=RATE, out=tmp_path / "load.jsonl", requests=20_000, seconds=180) as load:
+        deployed.release.split = {
+            "canary_weight": 50, "steps": STEPS, "analysis": analysis(prometheus.url, deployed)
+        }
+        with pytest.raises(CommandError) as failed:
+            deployed.stack.up(**QUIET)
+        rolled_back = time.monotonic() - load_started  # on the load's clock
+        deployed.gateway.wait_for_weights(deployed.path, {"v1": 100})
+        time.sleep(3)
+    message = str(failed.value)
+    assert "the analysis of version v2 at 10% failed: metric error-rate measured" in message, message
+    assert "> max 0.05" in message and "went back to v1=100%, v2=0%" in message, message
+    assert "Traceback" not in message, message
+    settled = [record for record in load.records if record.t > rolled_back + 2]
+    assert settled and all(r.version == "v1" and not r.failed for r in settled), "after it: stable only"
+    assert any(record.version == "v2" for record in load.records), "the canary did get its 10% first"
+
+
+def test_a_metric_source_that_cannot_answer_rolls_back_instead_of_passing(launch, tmp_path: Path) -> None:
+    deployed = launch("gateway-api", canary_replicas=1)
+    deployed.apply({"v1": 100})
+    nowhere = analysis("http://127.0.0.1:9", deployed, consecutive_error_limit=1)
+    deployed.release.split = {"canary_weight": 50, "steps": STEPS, "analysis": nowhere}
+    with pytest.raises(CommandError) as failed:
+        deployed.stack.up(**QUIET)
+    message = str(failed.value)
+    assert "metric error-rate could not be measured 2 times in a row" in message, message
+    assert "did not answer" in message and "went back to v1=100%, v2=0%" in message, message
+    deployed.gateway.wait_for_weights(deployed.path, {"v1": 100})
