@@ -6,6 +6,7 @@ every step is idempotent, so the next ``pulumi up`` re-reads the live state and 
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -95,6 +96,12 @@ def read_live(
     return replace(live, deployments=deployments)  # keeps everything else, the restore copy included
 
 
+def progress(line: str) -> None:
+    """One line of progress while ``pulumi up`` runs: the engine shows a provider's stderr, live in its
+    progress view and again under Diagnostics (the dynamic provider has no other channel to it)."""
+    print(f"pulumi-canary: {line}", file=sys.stderr, flush=True)
+
+
 class Executor:
     """Executes the steps of one plan against one gateway and (when needed) one cluster."""
 
@@ -105,8 +112,11 @@ class Executor:
         self.workloads = workloads
         self.target = target
         self.outcome = outcome
+        self.rollout = False
 
     def run(self, plan: Plan) -> Outcome:
+        # A rollout (steps held or measured) reports each move; a single move needs no commentary.
+        self.rollout = any(isinstance(step, Pause | Analyze) for step in plan)
         # Consecutive version definitions go to the driver together: it reads what is defined once.
         for defines, steps in groupby(plan, key=lambda step: isinstance(step, EnsureVersion)):
             if defines:
@@ -132,10 +142,16 @@ class Executor:
                 self.gateway.wait_ready(version, minimum, timeout)
             case SetWeights(weights=weights):
                 self.gateway.set_weights(self._route_id(), weights)
-            case Drain(seconds=seconds) | Pause(seconds=seconds):
+                if self.rollout:
+                    progress(step.describe())
+            case Pause(seconds=seconds):
+                progress(step.describe())
                 time.sleep(seconds)
-            case Analyze():
-                run_analysis(step)
+            case Drain(seconds=seconds):
+                time.sleep(seconds)
+            case Analyze(version=version, percent=percent):
+                progress(step.describe())
+                progress(f"analysis of version {version} at {percent}% passed: {run_analysis(step)}")
             case RemoveVersion(name=name):
                 self.gateway.remove_version(name)
             case ApplyCanaryDeployment(

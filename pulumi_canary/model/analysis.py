@@ -155,6 +155,13 @@ class MetricTally:
         if crossed is not None:
             self.failures.append(crossed)
 
+    def summary(self) -> str:
+        """``error-rate 0, 0.002 (max 0.05)``: the values measured and the bounds."""
+        bounds = [f"{name} {bound:g}" for name, bound in (("min", self.metric.min), ("max", self.metric.max))
+                  if bound is not None]
+        values = ", ".join(f"{value:g}" for value in self.values) or "no value"
+        return f"{self.metric.name} {values} ({', '.join(bounds)})"
+
     def final_verdict(self) -> str | None:
         """Once every measurement is in: a metric never measured fails too (no evidence is no pass)."""
         if not self.values:

@@ -61,8 +61,18 @@ def analysis_block() -> str:
     return block
 
 
+def progress_block() -> str:
+    (block,) = [body for _, body in blocks("text") if body.startswith("pulumi-canary: ")]
+    return block
+
+
 def test_every_code_block_of_the_readme_has_a_check() -> None:
-    checked = {("python", quickstart_block()), ("python", analysis_block()), ("", layout_block())}
+    checked = {
+        ("python", quickstart_block()),
+        ("python", analysis_block()),
+        ("text", progress_block()),
+        ("", layout_block()),
+    }
     assert set(blocks()) == checked, "a README code block without a test: add its check here"
 
 
@@ -129,3 +139,21 @@ def test_the_examples_section_lists_every_example() -> None:
     section = text.split("## Examples", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"\(examples/([\w-]+)/?\)", section))
     assert listed == {path.name for path in EXAMPLES.iterdir() if path.is_dir()}
+
+
+def test_the_progress_lines_are_the_ones_a_rollout_prints() -> None:
+    from pulumi_canary.model import Analyze, Pause, SetWeights
+    from pulumi_canary.model.analysis import AnalysisSpec, MetricSpec, MetricTally
+
+    metric = MetricSpec(name="error-rate", query="q", max=0.01)
+    analysis = AnalysisSpec(prometheus_url="http://p:9090", metrics=(metric,))
+    tally = MetricTally(metric, 0, 4)
+    for value in (0, 0.001, 0):
+        tally.measured(value)
+    printed = [
+        SetWeights({"v1": 90, "v2": 10}).describe(),
+        Pause("v2", 10, 60).describe(),
+        Analyze("v2", 10, analysis, {}).describe(),
+        f"analysis of version v2 at 10% passed: {tally.summary()}",
+    ]
+    assert progress_block().splitlines() == [f"pulumi-canary: {line}" for line in printed]

@@ -42,10 +42,17 @@ def test_a_healthy_canary_passes_every_step_and_reaches_its_target(
 ) -> None:
     deployed = launch(kind, canary_replicas=1)
     deployed.apply({"v1": 100})
+    lines: list[str] = []
     with LoadRun(deployed.url, rate=RATE, out=tmp_path / "load.jsonl", requests=20_000, seconds=180) as load:
-        split = {"canary_weight": 50, "steps": STEPS, "analysis": analysis(prometheus.url, deployed)}
-        deployed.apply({"v1": 50, "v2": 50}, split=split)
+        deployed.release.split = {
+            "canary_weight": 50, "steps": STEPS, "analysis": analysis(prometheus.url, deployed)
+        }
+        deployed.stack.up(on_output=lines.append)
+        deployed.gateway.wait_for_weights(deployed.path, {"v1": 50, "v2": 50})
     assert_all_served(load.summary(), load.records, {"v1", "v2"})
+    shown = "\n".join(lines)
+    for percent in (10, 25, 50):
+        assert f"analysis of version v2 at {percent}% passed: error-rate 0, 0 (max 0.05)" in shown, shown
 
 
 @pytest.mark.parametrize("kind", GATEWAYS)

@@ -2,10 +2,11 @@
 promotions, on the Gateway API and on MSE, while real requests flow through Traefik.
 
 One stack per gateway goes through a release (10% -> 50% -> 0%, a promotion to a new label value with
-a new canary Deployment, 50% to it, a second promotion that removes the first canary's version and
-Deployment). At the kill points below, either the dynamic provider (``python -m pulumi.dynamic``) or
-the Pulumi CLI is killed with SIGKILL: each is found through ``/proc``, among the processes whose
-environment carries this test's own ``PULUMI_HOME``, so nothing else on the machine is touched.
+a new canary Deployment, 50% to it, a second promotion that removes the first canary's version; its
+Deployment, released at its own promotion, stays). At the kill points below, either the dynamic
+provider (``python -m pulumi.dynamic``) or the Pulumi CLI is killed with SIGKILL: each is found through
+``/proc``, among the processes whose environment carries this test's own ``PULUMI_HOME``, so nothing
+else on the machine is touched.
 
 MSE kill points are opened with emulator fault rules that hold a call (so the kill lands at a known
 step): the readiness read before the weights move, ApplyGatewayRoute after UpdateGatewayRoute (the
@@ -405,8 +406,10 @@ STEPS = [
         },
     ),
     Step(
-        "promote v3, next canary v4: v2's version and Deployment go", V3_V4, {"canary_weight": 0},
-        {"v3": 100, "v4": 0}, deployments("v1", "v3", "v4"),
+        # v2's Deployment was released when v2 became stable (a policy owns a Deployment only while it
+        # serves the canary): it stays, the user's to scale down, like v1's.
+        "promote v3, next canary v4: v2's version goes", V3_V4, {"canary_weight": 0},
+        {"v3": 100, "v4": 0}, deployments("v1", "v2", "v3", "v4"),
         {
             # Fails today: the fresh `up` reads no weights from the unpublished route, so it plans no
             # drain, and deletes v2's pods right after publishing while the gateway still sends v2 50%.

@@ -33,7 +33,7 @@ V2_V3_DEPLOYED = {
     "canary_version": "v3",
     "canary_deployment": canary.CanaryDeployment(image="demo:3.0"),
 }
-V3_V2 = {"stable_version": "v3", "canary_version": "v2"}  # rotation; the v2 Deployment goes with it
+V3_V2 = {"stable_version": "v3", "canary_version": "v2"}  # rotation: v2's pods, released, are the canary
 
 # (what changes, the policy's versions and canary Deployment, the split, what the gateway then serves)
 RELEASE: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, int]]] = [

@@ -61,3 +61,25 @@ def test_a_rise_walks_each_step_under_load_and_a_rollback_fails_nothing(
     at_10, at_25 = first_index(shares, 0.04, 0.16), first_index(shares, 0.19, 0.31)
     at_50 = first_index(shares, 0.42, 0.58)
     assert -1 < at_10 < at_25 < at_50, f"the canary's share per {WINDOW_SECONDS}s window: {shares}"
+
+
+def test_a_rollout_longer_than_three_minutes_runs_through_the_engine_showing_its_progress(launch) -> None:
+    """Long provider operations were reported to hang after about 180 s (pulumi #13841): this walk holds
+    for 190 s inside one update, and its progress lines reach the CLI while it runs."""
+    deployed = launch("gateway-api", canary_replicas=1)
+    deployed.apply({"v1": 100})
+    deployed.release.split = {
+        "canary_weight": 50,
+        "steps": [canary.Step(weight=10, pause_seconds=95), canary.Step(weight=25, pause_seconds=95)],
+    }
+    arrived: list[tuple[float, str]] = []
+    began = time.monotonic()
+    deployed.stack.up(on_output=lambda line: arrived.append((time.monotonic() - began, line)))
+    took = time.monotonic() - began
+    assert took > 190, f"the walk took {took:.0f}s"
+    deployed.gateway.wait_for_weights(deployed.path, {"v1": 50, "v2": 50})
+    first_hold = next(t for t, line in arrived if "pulumi-canary: hold version v2 at 10% for 95s" in line)
+    assert first_hold < took - 150, f"the first hold was shown {first_hold:.0f}s in, of {took:.0f}s: not live"
+    text = "\n".join(line for _, line in arrived)
+    assert "pulumi-canary: hold version v2 at 25% for 95s" in text
+    assert "pulumi-canary: set weights v1=50%, v2=50%" in text
