@@ -183,7 +183,7 @@ class TrafficSplitSpec(_VersionedSpec):
     """Shorthand: the canary's percentage; the stable version gets the rest."""
     steps: Annotated[tuple[RolloutStepSpec, ...], BeforeValidator(list_to_tuple)] = ()
     """When the canary's share rises, the waypoints it passes on the way to its target, in rising order;
-    those at or above the target, or at or below the current share, are not walked."""
+    those at or above the target, or below the current share, are not walked."""
     analysis: AnalysisSpec | None = None
     """Measured at every step of a rise and at its target; a failure sends the canary's share back to
     where the rise began and fails the update."""
@@ -197,9 +197,10 @@ class TrafficSplitSpec(_VersionedSpec):
 
     def waypoints(self, current_canary: int) -> list[RolloutStepSpec]:
         """The steps a rise of the canary from ``current_canary`` to its target passes (none when the
-        canary's share falls: a rollback is immediate)."""
+        canary's share falls: a rollback is immediate). A step the route already stands at comes first:
+        its hold and analysis may have been cut short, so they are done again."""
         target = self.resolved_weights()[self.canary_version]
-        return [step for step in self.steps if current_canary < step.weight < target]
+        return [step for step in self.steps if current_canary <= step.weight < target]
 
     def resolved_weights(self) -> dict[str, int]:
         """The percentages per version, stable first: ``weights`` as given, or ``canary_weight`` expanded."""

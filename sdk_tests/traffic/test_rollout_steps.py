@@ -5,13 +5,16 @@ is one move; and not one request fails."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from pulumi.automation.errors import CommandError
 
 import pulumi_canary as canary
 from rig.load import LoadRun, Record
-from sdk_tests.traffic.release import GATEWAYS
+from sdk_tests.traffic.release import GATEWAYS, QUIET
+from sdk_tests.traffic.test_interrupts import PROVIDER, fresh_up, kill, leftovers_ended, victim  # noqa: F401
 from sdk_tests.traffic.test_release_under_load import assert_all_served
 
 RATE = 60
@@ -83,3 +86,37 @@ def test_a_rollout_longer_than_three_minutes_runs_through_the_engine_showing_its
     text = "\n".join(line for _, line in arrived)
     assert "pulumi-canary: hold version v2 at 25% for 95s" in text
     assert "pulumi-canary: set weights v1=50%, v2=50%" in text
+
+
+@pytest.mark.usefixtures("leftovers_ended")  # the fixture, imported above, ends what a kill left running
+@pytest.mark.parametrize("kind", GATEWAYS)
+def test_a_rollout_killed_during_a_hold_fails_no_request_and_the_next_up_finishes_it(
+    launch, kind: str, pulumi_root: Path, tmp_path: Path
+) -> None:
+    """SIGKILL of the provider while the canary holds its 10% step: the route keeps serving that step,
+    no request fails, and a fresh `pulumi up` holds that step again (its hold, and any analysis, were
+    cut short) before it walks on to the target."""
+    deployed = launch(kind, canary_replicas=1)
+    deployed.apply({"v1": 100})
+    deployed.release.split = {
+        "canary_weight": 50,
+        "steps": [canary.Step(weight=10, pause_seconds=20), canary.Step(weight=25, pause_seconds=2)],
+    }
+    with LoadRun(deployed.url, rate=RATE, out=tmp_path / "load.jsonl", requests=20_000, seconds=180) as load:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            up = pool.submit(deployed.stack.up, **QUIET)
+            deployed.gateway.wait_for_weights(deployed.path, {"v1": 90, "v2": 10}, timeout=90)
+            time.sleep(2)  # well inside the 20 s hold
+            assert not up.done(), "the up should still be holding the 10% step"
+            kill(victim(pulumi_root / "home", PROVIDER))
+            with pytest.raises(CommandError):
+                up.result(timeout=120)
+        time.sleep(2)
+        deployed.gateway.wait_for_weights(deployed.path, {"v1": 90, "v2": 10}, timeout=5)
+        began = time.monotonic()
+        fresh_up(deployed.stack, pulumi_root / "backend")
+        resumed = time.monotonic() - began
+        deployed.gateway.wait_for_weights(deployed.path, {"v1": 50, "v2": 50})
+    assert_all_served(load.summary(), load.records, {"v1", "v2"})
+    assert resumed >= 20, f"the fresh up took {resumed:.0f}s: it did not hold the 10% step again"
+    assert set(deployed.stack.preview(**QUIET).change_summary) == {"same"}

@@ -37,11 +37,16 @@ def test_steps_at_or_above_the_target_are_not_walked() -> None:
                     wait("v2"), SetWeights({"v1": 75, "v2": 25}))
 
 
-def test_a_walk_cut_short_resumes_at_the_first_step_above_the_live_share() -> None:
-    plan = plan_split(rollout(100), live(weights={"v1": 75, "v2": 25}))
+def test_a_walk_cut_short_holds_the_step_it_stands_at_again_then_walks_on() -> None:
+    plan = plan_split(rollout(100), live(weights={"v1": 90, "v2": 10}))
     assert plan == (
-        wait("v2"), SetWeights({"v1": 50, "v2": 50}), wait("v2"), SetWeights({"v1": 0, "v2": 100})
+        Pause("v2", 10, 30),  # the hold that was cut short, again
+        wait("v2"), SetWeights({"v1": 75, "v2": 25}), Pause("v2", 25, 60),
+        wait("v2"), SetWeights({"v1": 50, "v2": 50}),
+        wait("v2"), SetWeights({"v1": 0, "v2": 100}),
     )
+    between = plan_split(rollout(100), live(weights={"v1": 80, "v2": 20}))
+    assert between[:2] == (wait("v2"), SetWeights({"v1": 75, "v2": 25})), "between steps: walk on"
 
 
 def test_a_fall_is_one_immediate_move() -> None:
