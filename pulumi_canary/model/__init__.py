@@ -33,6 +33,7 @@ from .planning import (
     plan_rollback,
     plan_split,
     plan_update_policy,
+    rollback_weights,
     second_deployment_reason,
 )
 from .specs import (
@@ -123,6 +124,7 @@ __all__ = [
     "plan_rollback",
     "plan_split",
     "plan_update_policy",
+    "rollback_weights",
     "safety_violations",
     "second_deployment_reason",
     "version_object_name",

@@ -58,6 +58,7 @@ __all__ = [
     "plan_rollback",
     "plan_split",
     "plan_update_policy",
+    "rollback_weights",
     "second_deployment_reason",
 ]
 
@@ -155,8 +156,18 @@ def plan_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:
     return tuple(steps)
 
 
+def rollback_weights(spec: TrafficSplitSpec, began: Mapping[str, int]) -> dict[str, int]:
+    """Where a failed rollout goes back to: the weights its update began with, unless it began at one of
+    its own steps (it resumed a walk an earlier, interrupted update started, from weights nobody kept):
+    then to stable alone, as Argo Rollouts and Flagger abort."""
+    canary = began.get(spec.canary_version, 0)
+    if set(began) != set(spec.versions) or any(step.weight == canary for step in spec.steps):
+        return {spec.stable_version: 100, spec.canary_version: 0}
+    return {version: began[version] for version in spec.versions}
+
+
 def plan_rollback(spec: TrafficSplitSpec, live: LiveRoute, weights: Mapping[str, int]) -> Plan:
-    """Send the route back to ``weights`` (where a failed rollout began) at once: no steps, no analysis."""
+    """Send the route back to ``weights`` (see ``rollback_weights``) at once: no steps, no analysis."""
     _require_policy_route(spec, live)
     return tuple(_move_weights(spec, live, weights))
 

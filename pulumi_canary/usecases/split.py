@@ -7,7 +7,15 @@ from typing import NoReturn
 
 from ..drivers.factory import Session, open_session
 from ..errors import AnalysisFailedError
-from ..model import LiveRoute, TrafficSplitSpec, plan_delete_split, plan_rollback, plan_split, weights_after
+from ..model import (
+    LiveRoute,
+    TrafficSplitSpec,
+    plan_delete_split,
+    plan_rollback,
+    plan_split,
+    rollback_weights,
+    weights_after,
+)
 
 __all__ = ["apply_split", "delete_split", "drifted_inputs", "read_split"]
 
@@ -16,15 +24,15 @@ def apply_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) -
     """Set the declared weights (waiting for ready endpoints first, walking the rollout steps of a rise
     with their analysis); returns the route's weights.
 
-    When an analysis fails, the route goes back at once to the weights it had before this update, and
-    ``AnalysisFailedError`` is raised again, saying so."""
+    When an analysis fails, the route goes back at once to where the rollout began (see
+    ``rollback_weights``), and ``AnalysisFailedError`` is raised again, saying so."""
     session = open_session(spec, config, owner)
     live = _live(session, spec)
     plan = plan_split(spec, live)
     try:
         session.run(plan, live.route_id)
     except AnalysisFailedError as failure:
-        _roll_back(session, spec, dict(live.weights), failure)
+        _roll_back(session, spec, rollback_weights(spec, live.weights), failure)
     return weights_after(plan, live.weights)
 
 
@@ -37,7 +45,7 @@ def _roll_back(
     raise AnalysisFailedError(
         failure.version,
         failure.percent,
-        f"{failure.verdict}. The route went back to {back}, where this update began. Fix the canary, then "
+        f"{failure.verdict}. The route went back to {back}, where the rollout began. Fix the canary, then "
         "`pulumi up` again to walk the steps anew (or lower the canary's weight)",
     ) from None
 
