@@ -137,7 +137,8 @@ def plan_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:
     When the canary's share rises past declared ``steps``, it walks them first: at each step the canary
     is ready, gets the step's share, and holds it ``pause_seconds``. A fall is one move (a rollback does
     not wait), and so is a rise with no step between (a split without steps behaves as before). Planned
-    from the live weights, a walk cut short resumes at the first step above where the route stands.
+    from the live weights, a walk cut short holds (and analyses) the step the route stands at again,
+    then walks on. With ``analysis``, each step is measured after its hold, and so is the target.
     """
     _require_policy_route(spec, live)
     steps: list[Step] = []
