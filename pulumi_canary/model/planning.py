@@ -89,7 +89,8 @@ def plan_delete_policy(
     spec: CanaryPolicySpec, live: LiveRoute, original: RouteSnapshot | None = None
 ) -> Plan:
     """Undo the policy: all traffic to stable first, then remove the canary version and Deployment, then
-    restore the adopted route or delete the route the policy created. The adopted route's snapshot is
+    restore the adopted route or delete the route the policy created, and last, after a drain, stable's
+    version (a deleted route is a change the gateway applies later too). The adopted route's snapshot is
     ``original`` (from the outputs) or else ``live.original`` (stored with the route); neither means the
     policy created the route.
 
@@ -124,8 +125,9 @@ def plan_delete_policy(
     route_keeps_stable = managed and original is not None and not restorable  # released on stable
     stable_defined = spec.stable_version in live.versions or managed
     if stable_defined and not route_keeps_stable and spec.stable_version not in keep:
-        if any(isinstance(step, RestoreRoute) for step in teardown):
-            # The restored route no longer lists stable, which served all of it until now.
+        if teardown:
+            # Stable served the whole route until the restore or the delete just now; the gateway may
+            # still send it requests until it has applied that, and a missing Service answers them 500.
             steps.extend(_drain_all(spec, [spec.stable_version]))
         steps.append(RemoveVersion(spec.stable_version))
     return tuple(steps)

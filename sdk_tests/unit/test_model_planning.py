@@ -386,7 +386,7 @@ def test_split_needs_the_policy_route_and_versions() -> None:
 # ---- delete -------------------------------------------------------------------------------------------
 
 
-def test_delete_moves_traffic_then_removes_canary_then_the_route() -> None:
+def test_delete_moves_traffic_then_removes_canary_then_the_route_then_stable_once_drained() -> None:
     spec = policy(canary_deployment=DEMO2)
     plan = plan_delete_policy(spec, live(deployments={"v2": LiveDeployment("demo:2.0", 1)}))
     assert plan == (
@@ -396,6 +396,7 @@ def test_delete_moves_traffic_then_removes_canary_then_the_route() -> None:
         RemoveVersion("v2"),
         DeleteCanaryDeployment("v2"),
         DeleteRoute("rt-1"),
+        drain("v1"),  # the gateway may route through stable until it has applied the delete
         RemoveVersion("v1"),
     )
 
