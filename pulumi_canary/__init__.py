@@ -47,6 +47,10 @@ _PUBLIC = {
     "OwnershipError": "pulumi_canary.errors",
     "NotReadyError": "pulumi_canary.errors",
     "ApiError": "pulumi_canary.errors",
+    "RolloutFailedError": "pulumi_canary.errors",
+    "RolloutDeadlineError": "pulumi_canary.errors",
+    "RolloutHaltedError": "pulumi_canary.errors",
+    "Webhook": "pulumi_canary.adapter.inputs",
 }
 
 __all__ = [
@@ -65,15 +69,19 @@ __all__ = [
     "NotReadyError",
     "OwnershipError",
     "PreconditionError",
+    "RolloutDeadlineError",
+    "RolloutFailedError",
+    "RolloutHaltedError",
     "RouteMatch",
     "ServiceRef",
     "Step",
     "TrafficSplit",
+    "Webhook",
     "__version__",
 ]
 
 if TYPE_CHECKING:
-    from .adapter.inputs import Analysis, CanaryDeployment, Metric, RouteMatch, ServiceRef, Step
+    from .adapter.inputs import Analysis, CanaryDeployment, Metric, RouteMatch, ServiceRef, Step, Webhook
     from .adapter.resources import CanaryPolicy, TrafficSplit
     from .errors import (
         AnalysisFailedError,
@@ -84,6 +92,9 @@ if TYPE_CHECKING:
         NotReadyError,
         OwnershipError,
         PreconditionError,
+        RolloutDeadlineError,
+        RolloutFailedError,
+        RolloutHaltedError,
     )
     from .model.gateways import GatewayApi, Istio, MseGateway
 

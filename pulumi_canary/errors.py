@@ -6,9 +6,12 @@
     ├── InvalidInputError            the program declares something impossible: (property, reason) pairs
     ├── ConfigurationError           pulumi-canary cannot be set up: no credentials, a broken kubeconfig...
     ├── PreconditionError            the live world does not allow the change (no pod carries the label...)
+    │   └── RolloutHaltedError       this rollout failed before: raise ``retry`` to walk it again
     ├── OwnershipError               the object belongs to another stack/resource or another field manager
     ├── NotReadyError                a version has too few ready endpoints to receive traffic
-    ├── AnalysisFailedError          a rollout step's metrics crossed a bound: the traffic went back
+    ├── RolloutFailedError           a rollout could not go on: the traffic went back to where it began
+    │   ├── AnalysisFailedError      a step's metrics crossed a bound, or could not be measured
+    │   └── RolloutDeadlineError     the rollout did not reach its target in progress_deadline_seconds
     └── ApiError                     a gateway or Kubernetes API call failed
         ├── TransientApiError        retrying can help (5xx, throttling, timeouts, conflicts)
         │   └── ChangedMeanwhileError  an optimistic write lost a race: read again, compute again
@@ -65,14 +68,31 @@ class NotReadyError(CanaryError):
     """A version would receive traffic but has too few ready endpoints."""
 
 
-class AnalysisFailedError(CanaryError):
-    """A rollout step's analysis failed (a metric crossed its bound, or could not be measured). Raised by
-    the step; the split's update sends the traffic back to where the rollout began, then raises it again
-    saying so."""
+class RolloutFailedError(CanaryError):
+    """A rollout could not go on at the canary's ``percent``. Raised by the step; the split's update
+    sends the traffic back to where the rollout began, records the failure on the route, then raises it
+    again saying so."""
+
+    what = "the rollout"
 
     def __init__(self, version: str, percent: int, verdict: str) -> None:
         self.version, self.percent, self.verdict = version, percent, verdict
-        super().__init__(f"the analysis of version {version} at {percent}% failed: {verdict}")
+        super().__init__(f"{self.what} of version {version} at {percent}% failed: {verdict}")
+
+
+class AnalysisFailedError(RolloutFailedError):
+    """A rollout step's analysis failed: a metric crossed its bound, or could not be measured."""
+
+    what = "the analysis"
+
+
+class RolloutDeadlineError(RolloutFailedError):
+    """A rollout did not reach its target within ``progress_deadline_seconds`` (a webhook that never
+    approved, pods that were slow to get ready, holds longer than the deadline)."""
+
+
+class RolloutHaltedError(PreconditionError):
+    """The same rollout failed before: pulumi-canary does not walk it again until told to (``retry``)."""
 
 
 class ApiError(CanaryError):

@@ -109,3 +109,25 @@ class Analysis:
             failure_limit=self.failure_limit,
             consecutive_error_limit=self.consecutive_error_limit,
         )
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A gate a ``TrafficSplit`` asks before each rise of a rollout (as Flagger's
+    confirm-traffic-increase): ``url`` gets a POST with JSON naming the step (``phase``, ``weight``,
+    ``canary``, ``stable``, ``service``, ``namespace``) and the canary's share rises once it answers
+    2xx. Any other answer, or none within ``timeout_seconds``, is asked again every ``interval_seconds``
+    until the split's ``progress_deadline_seconds``; then the rollout fails and the traffic goes back."""
+
+    name: pulumi.Input[str]
+    url: pulumi.Input[str]
+    timeout_seconds: pulumi.Input[int] | None = None
+    interval_seconds: pulumi.Input[int] | None = None
+
+    def to_props(self) -> dict[str, Any]:
+        return present(
+            name=self.name,
+            url=self.url,
+            timeout_seconds=self.timeout_seconds,
+            interval_seconds=self.interval_seconds,
+        )

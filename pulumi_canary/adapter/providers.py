@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..errors import Failure
     from ..model import CanaryPolicySpec, DiffDecision, RouteSnapshot, TrafficSplitSpec
     from ..usecases.policy import PolicyState
+    from ..usecases.split import SplitState
 
 
 PROVIDER_KEY = "__provider"
@@ -225,14 +226,14 @@ class TrafficSplitProvider(ResourceProvider):
         from ..usecases.split import drifted_inputs, read_split
 
         spec, owner = _split_spec(props), str(props[OWNER_KEY])
-        live_weights = read_split(spec, owner, stack_config.current())
-        if live_weights is None:
+        state = read_split(spec, owner, stack_config.current())
+        if state is None:
             return ReadResult(id_="", outs={})
-        declared, drifted = _as_declared(props, spec, owner), drifted_inputs(spec, live_weights)
+        declared, drifted = _as_declared(props, spec, owner), drifted_inputs(spec, state.weights)
         # The inputs as declared but for what drifted: refresh shows the drift alone (normalised inputs
         # would read as changes too: `+allow_unready`, `~route`), the next preview the declared weights
         # coming back. The engine diffs against outputs, so they carry the drifted inputs too.
-        outs = {**props, **drifted, **_declared_record(declared), "live_weights": live_weights}
+        outs = {**props, **drifted, **_declared_record(declared), **_state_outputs(state)}
         return ReadResult(id_=id_, outs=outs, inputs=declared | drifted)
 
 
@@ -266,5 +267,10 @@ def _split_spec(props: Mapping[str, Any]) -> TrafficSplitSpec:
 def _apply(spec: TrafficSplitSpec, owner: str) -> dict[str, Any]:
     from ..usecases.split import apply_split
 
-    live_weights = apply_split(spec, owner, stack_config.current())
-    return {**spec.to_props(), OWNER_KEY: owner, "live_weights": live_weights}
+    state = apply_split(spec, owner, stack_config.current())
+    return {**spec.to_props(), OWNER_KEY: owner, **_state_outputs(state)}
+
+
+def _state_outputs(state: SplitState) -> dict[str, Any]:
+    rollout = state.rollout.to_props() if state.rollout is not None else None
+    return {"live_weights": state.weights, "rollout": rollout}

@@ -10,7 +10,7 @@ from pulumi.dynamic import Resource
 
 from ..model.gateways import GatewayApi, Istio, MseGateway
 from ..state_keys import OWNER_KEY
-from .inputs import Analysis, CanaryDeployment, RouteMatch, ServiceRef, Step
+from .inputs import Analysis, CanaryDeployment, RouteMatch, ServiceRef, Step, Webhook
 from .providers import CanaryPolicyProvider, TrafficSplitProvider
 
 Gateway = MseGateway | GatewayApi | Istio
@@ -110,12 +110,20 @@ class TrafficSplit(Resource, module="canary", name="TrafficSplit"):
     provider waits up to ``readiness_timeout_seconds``). Deleting the split sends 100% back to stable.
     With ``steps=[canary.Step(weight=10, pause_seconds=60), ...]`` a rise of the canary's share walks
     the steps below its target within the same ``pulumi up``; a fall is immediate. With
-    ``analysis=canary.Analysis(...)`` each step and the target are measured, and a failure sends the
-    traffic back to where the update began.
+    ``analysis=canary.Analysis(...)`` each step and the target are measured, and with
+    ``webhooks=[canary.Webhook(...)]`` each rise waits for their approval; a failure, or a rollout that
+    misses ``progress_deadline_seconds`` (600), sends the traffic back to where the update began and is
+    recorded on the route. The next ``up`` to the same target refuses to walk it again until ``retry``
+    is raised (``retry=1``, then 2...).
     """
 
     live_weights: pulumi.Output[dict[str, int]]
     """The route's percentages as last written (or read, after a refresh)."""
+    rollout: pulumi.Output[dict[str, Any] | None]
+    """How the last rollout ended (``status`` succeeded or failed, ``canary_version``, ``target``,
+    ``percent`` where it ended, ``retry``, ``detail``: the last analysis or the verdict, ``at``), as
+    recorded on the route. A failed ``up`` keeps the old outputs: ``pulumi refresh`` (or
+    ``python -m pulumi_canary status``) shows a failure."""
 
     def __init__(
         self,
@@ -128,6 +136,9 @@ class TrafficSplit(Resource, module="canary", name="TrafficSplit"):
         allow_unready: pulumi.Input[bool] | None = None,
         steps: Sequence[Step] | None = None,
         analysis: Analysis | None = None,
+        webhooks: Sequence[Webhook] | None = None,
+        progress_deadline_seconds: pulumi.Input[int] | None = None,
+        retry: pulumi.Input[int] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props: dict[str, Any] = {
@@ -139,7 +150,11 @@ class TrafficSplit(Resource, module="canary", name="TrafficSplit"):
             "allow_unready": allow_unready,
             "steps": [step.to_props() for step in steps] if steps else None,
             "analysis": analysis.to_props() if analysis else None,
+            "webhooks": [webhook.to_props() for webhook in webhooks] if webhooks else None,
+            "progress_deadline_seconds": progress_deadline_seconds,
+            "retry": retry,
             "live_weights": None,
+            "rollout": None,
         }
         merged = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(depends_on=[policy]), opts)
         super().__init__(TrafficSplitProvider(), resource_name, props, merged)

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import Protocol
 
-from ..errors import ConfigurationError, PreconditionError
+from ..errors import ConfigurationError, PreconditionError, RolloutDeadlineError
 from ..model import (
     AdoptRoute,
     Analyze,
     ApplyCanaryDeployment,
+    Confirm,
     CreateRoute,
     DeleteCanaryDeployment,
     DeleteRoute,
@@ -31,6 +32,7 @@ from ..model import (
     ReleaseRoute,
     RemoveVersion,
     RestoreRoute,
+    RolloutRecord,
     RouteMatchSpec,
     RouteSnapshot,
     SetWeights,
@@ -39,6 +41,7 @@ from ..model import (
     WaitReady,
 )
 from .analysis import run_analysis
+from .webhooks import confirm
 from .workloads import ServiceTarget, Workloads
 
 
@@ -65,6 +68,10 @@ class GatewayDriver(Protocol):
     def release_route(self, route_id: str) -> None: ...
     def delete_route(self, route_id: str) -> None: ...
 
+    def record_rollout(self, route_id: str, record: RolloutRecord) -> None:
+        """Keep ``record`` with the route (read back as ``LiveRoute.rollout``), weights unchanged."""
+        ...
+
 
 @dataclass
 class Outcome:
@@ -72,6 +79,8 @@ class Outcome:
 
     route_id: str | None
     original: RouteSnapshot | None
+    last_analysis: str = ""
+    """What the plan's last analysis measured (``error-rate 0, 0.002 (max 0.05)``), if it had one."""
 
 
 def read_live(
@@ -102,21 +111,55 @@ def progress(line: str) -> None:
     print(f"pulumi-canary: {line}", file=sys.stderr, flush=True)
 
 
+class RolloutClock:
+    """The progress deadline of one rollout: every wait of the rollout goes through :meth:`sleep`, which
+    raises ``RolloutDeadlineError`` instead of sleeping past it (the caller then sends the traffic back)."""
+
+    def __init__(self, seconds: int, now: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.now = now
+        self.ends = now() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.ends - self.now())
+
+    def sleep(self, seconds: float, version: str, percent: int, waiting_for: str) -> None:
+        left = self.remaining()
+        if seconds <= left:
+            time.sleep(seconds)
+            return
+        time.sleep(left)
+        raise RolloutDeadlineError(
+            version,
+            percent,
+            f"it did not reach its target within progress_deadline_seconds={self.seconds} "
+            f"({waiting_for}): raise progress_deadline_seconds, or shorten the pauses and analyses",
+        )
+
+
 class Executor:
     """Executes the steps of one plan against one gateway and (when needed) one cluster."""
 
     def __init__(
-        self, gateway: GatewayDriver, workloads: Workloads | None, target: ServiceTarget, outcome: Outcome
+        self,
+        gateway: GatewayDriver,
+        workloads: Workloads | None,
+        target: ServiceTarget,
+        outcome: Outcome,
+        deadline_seconds: int | None = None,
     ) -> None:
         self.gateway = gateway
         self.workloads = workloads
         self.target = target
         self.outcome = outcome
-        self.rollout = False
+        self.deadline_seconds = deadline_seconds
+        self.clock: RolloutClock | None = None
 
     def run(self, plan: Plan) -> Outcome:
-        # A rollout (steps held or measured) reports each move; a single move needs no commentary.
-        self.rollout = any(isinstance(step, Pause | Analyze) for step in plan)
+        # A rollout (steps confirmed, held or measured) reports each move and keeps to its deadline; a
+        # single move needs neither.
+        if any(isinstance(step, Confirm | Pause | Analyze) for step in plan) and self.deadline_seconds:
+            self.clock = RolloutClock(self.deadline_seconds)
         # Consecutive version definitions go to the driver together: it reads what is defined once.
         for defines, steps in groupby(plan, key=lambda step: isinstance(step, EnsureVersion)):
             if defines:
@@ -139,19 +182,26 @@ class Executor:
             case UpdateRoute(route_id=route_id, match=match):
                 self.gateway.update_route(route_id, match)
             case WaitReady(version=version, minimum=minimum, timeout_seconds=timeout):
+                if self.clock is not None:  # pods slow to get ready use up the rollout's time too
+                    timeout = min(timeout, int(self.clock.remaining()))
                 self.gateway.wait_ready(version, minimum, timeout)
             case SetWeights(weights=weights):
                 self.gateway.set_weights(self._route_id(), weights)
-                if self.rollout:
+                if self.clock is not None:
                     progress(step.describe())
-            case Pause(seconds=seconds):
+            case Confirm(version=version, current=current):
                 progress(step.describe())
-                time.sleep(seconds)
+                confirm(step, self._rollout_sleep(version, current), progress)
+            case Pause(version=version, percent=percent, seconds=seconds):
+                progress(step.describe())
+                self._rollout_sleep(version, percent)(seconds, f"holding {percent}% for {seconds}s")
             case Drain(seconds=seconds):
                 time.sleep(seconds)
             case Analyze(version=version, percent=percent):
                 progress(step.describe())
-                progress(f"analysis of version {version} at {percent}% passed: {run_analysis(step)}")
+                measured = run_analysis(step, lambda s: self._rollout_sleep(version, percent)(s, "analysing"))
+                self.outcome.last_analysis = measured
+                progress(f"analysis of version {version} at {percent}% passed: {measured}")
             case RemoveVersion(name=name):
                 self.gateway.remove_version(name)
             case ApplyCanaryDeployment(
@@ -175,6 +225,13 @@ class Executor:
                 self.outcome.route_id = None
             case _:
                 raise AssertionError(f"no driver executes {type(step).__name__}")
+
+    def _rollout_sleep(self, version: str, percent: int) -> Callable[[float, str], None]:
+        """A sleep of the rollout at ``version``'s ``percent``, which ends at the progress deadline."""
+        clock = self.clock
+        if clock is None:
+            return lambda seconds, _waiting_for: time.sleep(seconds)
+        return lambda seconds, waiting_for: clock.sleep(seconds, version, percent, waiting_for)
 
     def _route_id(self) -> str:
         if self.outcome.route_id is None:

@@ -60,8 +60,17 @@ class Session:
         workloads = self.workloads if owns_deployments else None
         return read_live(self.gateway, workloads, self.target, match, route_id, versions, readiness=readiness)
 
-    def run(self, plan: Plan, route_id: str | None, original: RouteSnapshot | None = None) -> Outcome:
-        return Executor(self.gateway, self.workloads, self.target, Outcome(route_id, original)).run(plan)
+    def run(
+        self,
+        plan: Plan,
+        route_id: str | None,
+        original: RouteSnapshot | None = None,
+        *,
+        deadline_seconds: int | None = None,
+    ) -> Outcome:
+        """Execute ``plan``; a rollout in it must reach its end within ``deadline_seconds``."""
+        outcome = Outcome(route_id, original)
+        return Executor(self.gateway, self.workloads, self.target, outcome, deadline_seconds).run(plan)
 
 
 def open_session(spec: VersionedSpec, config: Mapping[str, str], owner: str) -> Session:

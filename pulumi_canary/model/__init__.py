@@ -11,7 +11,7 @@ build on it (model <- drivers <- adapter). The flow for a resource operation:
 4. Tests: ``check_invariants(live, spec)`` after a run, ``safety_violations(live)`` after every step.
 """
 
-from .analysis import AnalysisSpec, MetricSpec
+from .analysis import AnalysisSpec, MetricSpec, WebhookSpec
 from .diff import DiffDecision, diff_policy, diff_split
 from .gateways import (
     GATEWAYS,
@@ -36,6 +36,7 @@ from .planning import (
     rollback_weights,
     second_deployment_reason,
 )
+from .rollout import RolloutRecord
 from .specs import (
     CanaryDeploymentSpec,
     CanaryPolicySpec,
@@ -49,6 +50,7 @@ from .steps import (
     AdoptRoute,
     Analyze,
     ApplyCanaryDeployment,
+    Confirm,
     CreateRoute,
     DeleteCanaryDeployment,
     DeleteRoute,
@@ -77,6 +79,7 @@ __all__ = [
     "ApplyCanaryDeployment",
     "CanaryDeploymentSpec",
     "CanaryPolicySpec",
+    "Confirm",
     "CreateRoute",
     "DeleteCanaryDeployment",
     "DeleteRoute",
@@ -99,6 +102,7 @@ __all__ = [
     "ReleaseRoute",
     "RemoveVersion",
     "RestoreRoute",
+    "RolloutRecord",
     "RolloutStepSpec",
     "RouteMatchSpec",
     "RouteOwner",
@@ -109,6 +113,7 @@ __all__ = [
     "TrafficSplitSpec",
     "UpdateRoute",
     "WaitReady",
+    "WebhookSpec",
     "check_invariants",
     "check_policy",
     "check_split",

@@ -26,6 +26,7 @@ __all__ = [
     "AnalysisSpec",
     "MetricSpec",
     "MetricTally",
+    "WebhookSpec",
     "analysis_problems",
     "render_query",
     "url_problem",
@@ -84,6 +85,21 @@ class AnalysisSpec(SpecModel):
     count: Annotated[int, WHOLE_NUMBER, between(1, 100)] = 3
     failure_limit: Annotated[int, WHOLE_NUMBER, between(0, 100)] = 0
     consecutive_error_limit: Annotated[int, WHOLE_NUMBER, between(0, 100)] = 4
+
+
+class WebhookSpec(SpecModel):
+    """A gate before each rise of a rollout (Flagger's confirm-traffic-increase): ``url`` gets a POST
+    naming the step, and the canary's share rises only once it answers 2xx. Any other answer, or none
+    within ``timeout_seconds``, is asked again every ``interval_seconds`` until the rollout's progress
+    deadline.
+
+    Example: ``{"name": "approve", "url": "http://gate.ops:8080/approve"}``.
+    """
+
+    name: Annotated[str, checked(word_problem("webhook name", 63, "approve"))]
+    url: Annotated[str, checked(url_problem)]
+    timeout_seconds: Annotated[int, WHOLE_NUMBER, between(1, 60)] = 10
+    interval_seconds: Annotated[int, WHOLE_NUMBER, between(1, 3600)] = 10
 
 
 def analysis_problems(analysis: object) -> list[Problem]:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .rollout import RolloutRecord
+
 __all__ = ["LiveDeployment", "LiveRoute", "RouteOwner", "RouteSnapshot"]
 
 RouteOwner = Literal["self", "unowned", "other"]
@@ -86,6 +88,7 @@ class LiveRoute:
     - ``unapplied_edit``: the route was edited but the edit never took effect (an MSE route whose
       ApplyGatewayRoute failed): the gateway still serves an earlier state whose weights are unknown, so
       any version may still receive traffic.
+    - ``rollout``: how the last rollout of a TrafficSplit on this route ended, as recorded on the route.
     """
 
     route_id: str | None = None
@@ -96,6 +99,7 @@ class LiveRoute:
     deployments: Mapping[str, LiveDeployment] = field(default_factory=dict)
     original: RouteSnapshot | None = None
     unapplied_edit: bool = False
+    rollout: RolloutRecord | None = None
 
     @property
     def exists(self) -> bool:

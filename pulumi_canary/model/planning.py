@@ -26,13 +26,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from ..errors import OwnershipError, PreconditionError
+from ..errors import OwnershipError, PreconditionError, RolloutHaltedError
 from .live import LiveRoute, RouteSnapshot
+from .rollout import RolloutRecord
 from .specs import CanaryPolicySpec, TrafficSplitSpec, _VersionedSpec
 from .steps import (
     AdoptRoute,
     Analyze,
     ApplyCanaryDeployment,
+    Confirm,
     CreateRoute,
     DeleteCanaryDeployment,
     DeleteRoute,
@@ -140,23 +142,44 @@ def plan_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:
     is ready, gets the step's share, and holds it ``pause_seconds``. A fall is one move (a rollback does
     not wait), and so is a rise with no step between (a split without steps behaves as before). Planned
     from the live weights, a walk cut short holds (and analyses) the step the route stands at again,
-    then walks on. With ``analysis``, each step is measured after its hold, and so is the target.
+    then walks on. With ``analysis``, each step is measured after its hold, and so is the target; with
+    ``webhooks``, each rise is confirmed first (``Confirm``).
+
+    A rise that the same rollout already failed (``live.rollout``: same canary, same target, ``retry``
+    not raised since) raises ``RolloutHaltedError`` before anything is planned.
     """
     _require_policy_route(spec, live)
     steps: list[Step] = []
     start = live.weight(spec.canary_version)
+    target = spec.resolved_weights()
+    if target[spec.canary_version] > start:
+        _refuse_a_failed_rollout(spec, live.rollout, target[spec.canary_version])
     for waypoint in spec.waypoints(start):
         held = {spec.stable_version: 100 - waypoint.weight, spec.canary_version: waypoint.weight}
+        if waypoint.weight > live.weight(spec.canary_version):
+            steps.extend(_confirm(spec, live, waypoint.weight))
         steps.extend(_move_weights(spec, live, held))
         if waypoint.pause_seconds:
             steps.append(Pause(spec.canary_version, waypoint.weight, waypoint.pause_seconds))
         steps.extend(_analyze(spec, waypoint.weight))
         live = replace(live, weights=held)
-    target = spec.resolved_weights()
+    rises = target[spec.canary_version] > live.weight(spec.canary_version)
+    if rises:
+        steps.extend(_confirm(spec, live, target[spec.canary_version]))
     steps.extend(_move_weights(spec, live, target))
     if target[spec.canary_version] > start:
         steps.extend(_analyze(spec, target[spec.canary_version]))
     return tuple(steps)
+
+
+def _refuse_a_failed_rollout(spec: TrafficSplitSpec, record: RolloutRecord | None, target: int) -> None:
+    if record is None or not record.halts(spec.canary_version, target, spec.retry):
+        return
+    raise RolloutHaltedError(
+        f"{record.describe()}. pulumi-canary does not walk a failed rollout again by itself: fix the "
+        f"canary, then set retry={record.retry + 1} on the TrafficSplit (or declare another weight) and "
+        "`pulumi up`; lowering the canary's weight needs no retry"
+    )
 
 
 def rollback_weights(spec: TrafficSplitSpec, began: Mapping[str, int]) -> dict[str, int]:
@@ -178,13 +201,24 @@ def plan_rollback(spec: TrafficSplitSpec, live: LiveRoute, weights: Mapping[str,
 def _analyze(spec: TrafficSplitSpec, percent: int) -> list[Step]:
     if spec.analysis is None:
         return []
-    names = {
+    return [Analyze(spec.canary_version, percent, spec.analysis, _names(spec))]
+
+
+def _confirm(spec: TrafficSplitSpec, live: LiveRoute, percent: int) -> list[Step]:
+    if not spec.webhooks:
+        return []
+    current = live.weight(spec.canary_version)
+    return [Confirm(spec.canary_version, current, percent, spec.webhooks, _names(spec))]
+
+
+def _names(spec: TrafficSplitSpec) -> dict[str, str]:
+    """What a rollout step's queries and webhooks know of it."""
+    return {
         "canary": spec.canary_version,
         "stable": spec.stable_version,
         "service": spec.service.name,
         "namespace": spec.service.namespace,
     }
-    return [Analyze(spec.canary_version, percent, spec.analysis, names)]
 
 
 def plan_delete_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:

@@ -16,8 +16,9 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from . import rules
 from ._text import Problem
-from .analysis import AnalysisSpec
+from .analysis import AnalysisSpec, WebhookSpec
 from .fields import (
+    WHOLE_NUMBER,
     HeaderName,
     HeaderValue,
     LabelKey,
@@ -29,6 +30,7 @@ from .fields import (
     SpecModel,
     TimeoutSeconds,
     Version,
+    between,
     checked,
     list_to_tuple,
     word_problem,
@@ -37,6 +39,7 @@ from .gateways import GatewaySpec
 
 __all__ = [
     "DEFAULT_DRAIN_SECONDS",
+    "DEFAULT_PROGRESS_DEADLINE_SECONDS",
     "CanaryDeploymentSpec",
     "CanaryPolicySpec",
     "PathType",
@@ -50,6 +53,7 @@ PathType = Literal["prefix", "exact", "regex"]
 
 # Longer than the few seconds gateways take to apply a route change (Traefik gathers changes for 2 s).
 DEFAULT_DRAIN_SECONDS = 5
+DEFAULT_PROGRESS_DEADLINE_SECONDS = 600  # as in Argo Rollouts and Flagger
 
 
 class SpecError(ValueError):
@@ -187,6 +191,16 @@ class TrafficSplitSpec(_VersionedSpec):
     analysis: AnalysisSpec | None = None
     """Measured at every step of a rise and at its target; a failure sends the canary's share back to
     where the rise began and fails the update."""
+    webhooks: Annotated[tuple[WebhookSpec, ...], BeforeValidator(list_to_tuple)] = ()
+    """Gates asked before each rise of a rollout: the share rises once every one answers 2xx."""
+    progress_deadline_seconds: Annotated[int, WHOLE_NUMBER, between(1, 86_400)] = (
+        DEFAULT_PROGRESS_DEADLINE_SECONDS
+    )
+    """How long a rollout may take from its first move to its target; past it, it fails as an analysis
+    does (the share goes back)."""
+    retry: Annotated[int, WHOLE_NUMBER, between(0, 1_000_000)] = 0
+    """A failed rollout is not walked again by the next ``up`` with the same target: raising ``retry``
+    says to walk it anew."""
 
     @model_validator(mode="after")
     def _consistent(self) -> TrafficSplitSpec:
@@ -201,6 +215,11 @@ class TrafficSplitSpec(_VersionedSpec):
         its hold and analysis may have been cut short, so they are done again."""
         target = self.resolved_weights()[self.canary_version]
         return [step for step in self.steps if current_canary <= step.weight < target]
+
+    @property
+    def is_rollout(self) -> bool:
+        """Whether a rise of the canary's share is more than one move (steps, analysis or webhooks)."""
+        return bool(self.steps or self.analysis or self.webhooks)
 
     def resolved_weights(self) -> dict[str, int]:
         """The percentages per version, stable first: ``weights`` as given, or ``canary_weight`` expanded."""

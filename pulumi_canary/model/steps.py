@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .analysis import AnalysisSpec
+from .analysis import AnalysisSpec, WebhookSpec
 from .live import RouteSnapshot
 from .specs import CanaryDeploymentSpec, RouteMatchSpec
 
@@ -19,6 +19,7 @@ __all__ = [
     "AdoptRoute",
     "Analyze",
     "ApplyCanaryDeployment",
+    "Confirm",
     "CreateRoute",
     "DeleteCanaryDeployment",
     "DeleteRoute",
@@ -130,6 +131,23 @@ class Pause(Step):
 
     def describe(self) -> str:
         return f"hold version {self.version} at {self.percent}% for {self.seconds}s"
+
+
+@dataclass(frozen=True)
+class Confirm(Step):
+    """Ask ``webhooks`` before the canary ``version`` rises from ``current`` to ``percent``; go on once
+    every one answers 2xx, asking again until the rollout's deadline (then ``RolloutDeadlineError`` at
+    ``current``, where the route stands). ``names`` go in the request, as they fill an analysis' queries."""
+
+    version: str
+    current: int
+    percent: int
+    webhooks: tuple[WebhookSpec, ...]
+    names: Mapping[str, str]
+
+    def describe(self) -> str:
+        hooks = ", ".join(hook.name for hook in self.webhooks)
+        return f"ask {hooks} before version {self.version} rises to {self.percent}%"
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def split_section(change: Change) -> list[str]:
         lines += ["", "_The new weights depend on values known only during the update._"]
     walk = rollout_line(change.new, old, new) if new is not None else None
     if walk:
-        lines += ["", walk, *analysis_lines(change.new)]
+        lines += ["", walk, *analysis_lines(change.new), *gate_lines(change.new)]
     if change.op == "delete":
         stable = change.old.get("stable_version")
         lines += [
@@ -140,6 +140,15 @@ def analysis_lines(props: Mapping[str, Any]) -> list[str]:
         f"- analysis at each step and at the target: {', '.join(bounds)}; {count} measurement(s) every "
         f"{every}s; a failure sends the traffic back to where this update began"
     ]
+
+
+def gate_lines(props: Mapping[str, Any]) -> list[str]:
+    """The webhooks asked before each rise, and the deadline that bounds the walk."""
+    hooks = [f"`{hook.get('name')}`" for hook in props.get("webhooks") or [] if isinstance(hook, Mapping)]
+    deadline = props.get("progress_deadline_seconds")
+    within = f"{deadline}s" if known(deadline) and deadline else "progress_deadline_seconds (600s by default)"
+    lines = [f"- before each rise: {', '.join(hooks)} must answer 2xx"] if hooks else []
+    return [*lines, f"- the walk must reach its target within {within}, or the traffic goes back"]
 
 
 def policy_section(change: Change) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,12 +18,33 @@ class VersionStatus:
     role: str  # stable | canary | other
     weight: int
     ready_endpoints: int
+    rollout: dict[str, Any] | None = None
+    """On the canary's row: how the last rollout of the policy's TrafficSplit ended (``RolloutRecord``)."""
+
+    def rollout_cell(self) -> str:
+        """``failed at 10% (target 50%, retry 0)``, ``succeeded at 50%``, or ``-``."""
+        if not self.rollout:
+            return "-"
+        record = self.rollout
+        where = f"at {record['percent']}%"
+        if record["percent"] != record["target"]:
+            where += f" (target {record['target']}%, retry {record['retry']})"
+        return f"{record['status']} {where}"
 
 
 def table(rows: list[VersionStatus]) -> str:
-    headers = ("POLICY", "GATEWAY", "ROUTE", "VERSION", "ROLE", "WEIGHT", "READY")
+    headers = ("POLICY", "GATEWAY", "ROUTE", "VERSION", "ROLE", "WEIGHT", "READY", "ROLLOUT")
     cells = [
-        (r.policy, r.gateway, r.route_id, r.version, r.role, f"{r.weight}%", str(r.ready_endpoints))
+        (
+            r.policy,
+            r.gateway,
+            r.route_id,
+            r.version,
+            r.role,
+            f"{r.weight}%",
+            str(r.ready_endpoints),
+            r.rollout_cell(),
+        )
         for r in rows
     ]
     widths = [max(len(text) for text in column) for column in zip(headers, *cells, strict=False)]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import NoReturn
 
 from ..drivers.factory import Session, open_session
-from ..errors import AnalysisFailedError
+from ..errors import CanaryError, RolloutFailedError
 from ..model import (
     LiveRoute,
+    RolloutRecord,
     TrafficSplitSpec,
     plan_delete_split,
     plan_rollback,
@@ -16,38 +19,76 @@ from ..model import (
     rollback_weights,
     weights_after,
 )
+from ..model.rollout import MAX_DETAIL, RolloutStatus
 
-__all__ = ["apply_split", "delete_split", "drifted_inputs", "read_split"]
+__all__ = ["SplitState", "apply_split", "delete_split", "drifted_inputs", "read_split"]
 
 
-def apply_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) -> dict[str, int]:
+@dataclass(frozen=True)
+class SplitState:
+    """What a split's outputs report: the route's weights, and how its last rollout ended."""
+
+    weights: dict[str, int]
+    rollout: RolloutRecord | None
+
+
+def apply_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) -> SplitState:
     """Set the declared weights (waiting for ready endpoints first, walking the rollout steps of a rise
-    with their analysis); returns the route's weights.
+    with their webhooks and analysis, within the progress deadline).
 
-    When an analysis fails, the route goes back at once to where the rollout began (see
-    ``rollback_weights``), and ``AnalysisFailedError`` is raised again, saying so."""
+    A rollout's end is recorded on the route. When it fails, the route goes back at once to where the
+    rollout began (see ``rollback_weights``), and the error is raised again, saying so; the next update
+    to the same target is refused until ``retry`` is raised (see ``plan_split``)."""
     session = open_session(spec, config, owner)
     live = _live(session, spec)
     plan = plan_split(spec, live)
+    target = spec.resolved_weights()[spec.canary_version]
+    walks = spec.is_rollout and target > live.weight(spec.canary_version)
     try:
-        session.run(plan, live.route_id)
-    except AnalysisFailedError as failure:
-        _roll_back(session, spec, rollback_weights(spec, live.weights), failure)
-    return weights_after(plan, live.weights)
+        outcome = session.run(plan, live.route_id, deadline_seconds=spec.progress_deadline_seconds)
+    except RolloutFailedError as failure:
+        _roll_back(session, spec, live, failure)
+    weights = weights_after(plan, live.weights)
+    if not walks or live.route_id is None:
+        return SplitState(weights, live.rollout)
+    record = _record(spec, "succeeded", target, outcome.last_analysis or "every step was held")
+    session.gateway.record_rollout(live.route_id, record)
+    return SplitState(weights, record)
 
 
 def _roll_back(
-    session: Session, spec: TrafficSplitSpec, weights: dict[str, int], failure: AnalysisFailedError
+    session: Session, spec: TrafficSplitSpec, began: LiveRoute, failure: RolloutFailedError
 ) -> NoReturn:
+    weights = rollback_weights(spec, began.weights)
     live = _live(session, spec)  # read again: the walk wrote since (a write clears the read memo)
     session.run(plan_rollback(spec, live, weights), live.route_id)
     back = ", ".join(f"{version}={percent}%" for version, percent in weights.items())
-    raise AnalysisFailedError(
+    record = _record(spec, "failed", failure.percent, failure.verdict)
+    retry = f"set retry={spec.retry + 1} on the TrafficSplit and `pulumi up` to walk the steps anew"
+    try:
+        if live.route_id is not None:
+            session.gateway.record_rollout(live.route_id, record)
+    except CanaryError as error:  # the rollback stands; only the memory of it is missing
+        retry += f" (the failure could not be recorded on the route, so the next `up` walks anyway: {error})"
+    raise type(failure)(
         failure.version,
         failure.percent,
         f"{failure.verdict}. The route went back to {back}, where the rollout began. Fix the canary, then "
-        "`pulumi up` again to walk the steps anew (or lower the canary's weight)",
+        f"{retry}; or lower the canary's weight",
     ) from None
+
+
+def _record(spec: TrafficSplitSpec, status: RolloutStatus, percent: int, detail: str) -> RolloutRecord:
+    """How the rollout to the split's target ended, at the canary's ``percent``."""
+    return RolloutRecord(
+        status=status,
+        canary_version=spec.canary_version,
+        target=spec.resolved_weights()[spec.canary_version],
+        percent=percent,
+        retry=spec.retry,
+        detail=detail[:MAX_DETAIL],
+        at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    )
 
 
 def delete_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) -> None:
@@ -57,10 +98,10 @@ def delete_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) 
     session.run(plan_delete_split(spec, live), live.route_id)
 
 
-def read_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) -> dict[str, int] | None:
-    """The route's weights now, or None when the route is gone."""
+def read_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) -> SplitState | None:
+    """The route's weights and last rollout now, or None when the route is gone."""
     live = _live(open_session(spec, config, owner), spec)
-    return None if live.route_id is None else dict(live.weights)
+    return None if live.route_id is None else SplitState(dict(live.weights), live.rollout)
 
 
 def drifted_inputs(spec: TrafficSplitSpec, live_weights: Mapping[str, int]) -> dict[str, object]:

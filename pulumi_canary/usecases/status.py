@@ -37,6 +37,7 @@ def policy_status(name: str, outputs: Mapping[str, Any], config: Mapping[str, st
     live = read_policy(spec, owner, route_id, config, readiness=True)
     roles = {spec.stable_version: "stable", spec.canary_version: "canary"}
     versions = list(dict.fromkeys([*spec.versions, *live.weights]))
+    rollout = live.rollout.to_props() if live.rollout is not None else None
     return [
         VersionStatus(
             policy=name,
@@ -46,6 +47,7 @@ def policy_status(name: str, outputs: Mapping[str, Any], config: Mapping[str, st
             role=roles.get(version, "other"),
             weight=live.weight(version),
             ready_endpoints=live.ready(version),
+            rollout=rollout if version == spec.canary_version else None,
         )
         for version in versions
     ]

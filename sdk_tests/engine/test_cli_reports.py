@@ -44,5 +44,5 @@ def test_preview_report_and_status_describe_a_weight_change(
     assert by_version["v2"]["weight"] == 10 and by_version["v2"]["ready_endpoints"] == 1
     assert by_version["v1"]["role"] == "stable" and by_version["v2"]["role"] == "canary"
     table = cli(["status", "--state", str(state)], stack_env)
-    header = ["POLICY", "GATEWAY", "ROUTE", "VERSION", "ROLE", "WEIGHT", "READY"]
+    header = ["POLICY", "GATEWAY", "ROUTE", "VERSION", "ROLE", "WEIGHT", "READY", "ROLLOUT"]
     assert table.splitlines()[0].split() == header

@@ -15,6 +15,7 @@ from pulumi.automation import CommandError
 import pulumi_canary as canary
 from rig.load import LoadRun
 from rig.metrics import Prometheus
+from rig.webhook import WebhookGate
 from sdk_tests.traffic.release import GATEWAYS, QUIET, Deployed
 from sdk_tests.traffic.test_metrics import make_bad
 from sdk_tests.traffic.test_release_under_load import assert_all_served
@@ -29,6 +30,13 @@ def error_ratio(deployed: Deployed) -> str:
     total = f"sum(rate(traefik_service_requests_total{{{selector}}}[5s]))"
     errors = f'sum(rate(traefik_service_requests_total{{{selector},code=~"5.."}}[5s]))'
     return f"({errors} or vector(0)) / {total}"
+
+
+def split_outputs(deployed: Deployed) -> dict[str, Any]:
+    """The TrafficSplit's outputs in the stack's state (a refresh updates them, not the stack's exports)."""
+    resources = deployed.stack.export_stack().deployment["resources"]
+    (split,) = [resource for resource in resources if resource["type"].endswith("TrafficSplit")]
+    return dict(split["outputs"])
 
 
 def analysis(url: str, deployed: Deployed, **limits: Any) -> canary.Analysis:
@@ -72,10 +80,16 @@ def test_a_canary_that_fails_requests_is_rolled_back_and_the_up_says_why(
         rolled_back = time.monotonic() - load_started  # on the load's clock
         deployed.gateway.wait_for_weights(deployed.path, {"v1": 100})
         time.sleep(3)
+        with pytest.raises(CommandError) as halted:  # the same inputs again: refused, nothing moves
+            deployed.stack.up(**QUIET)
+        time.sleep(2)
     message = str(failed.value)
     assert "the analysis of version v2 at 10% failed: metric error-rate measured" in message, message
     assert "> max 0.05" in message and "went back to v1=100%, v2=0%" in message, message
-    assert "Traceback" not in message, message
+    assert "set retry=1 on the TrafficSplit" in message and "Traceback" not in message, message
+    refusal = str(halted.value)
+    assert "the rollout of version v2 failed at 10% on its way to 50%" in refusal, refusal
+    assert "does not walk a failed rollout again by itself" in refusal, refusal
     settled = [record for record in load.records if record.t > rolled_back + 2]
     assert settled and all(r.version == "v1" and not r.failed for r in settled), "after it: stable only"
     assert any(record.version == "v2" for record in load.records), "the canary did get its 10% first"
@@ -92,3 +106,41 @@ def test_a_metric_source_that_cannot_answer_rolls_back_instead_of_passing(launch
     assert "metric error-rate could not be measured 2 times in a row" in message, message
     assert "did not answer" in message and "went back to v1=100%, v2=0%" in message, message
     deployed.gateway.wait_for_weights(deployed.path, {"v1": 100})
+
+
+def test_a_webhook_that_refuses_stops_the_walk_at_the_deadline_and_only_a_raised_retry_walks_again(
+    launch, tmp_path: Path
+) -> None:
+    deployed = launch("gateway-api", canary_replicas=1)
+    deployed.apply({"v1": 100}, split={"canary_weight": 0})
+    with WebhookGate(default=403) as gate, LoadRun(
+        deployed.url, rate=RATE, out=tmp_path / "load.jsonl", requests=20_000, seconds=240
+    ) as load:
+        gate.queue(200)  # the rise to 10% is approved, the one to 25% never
+        hook = canary.Webhook(name="approve", url=gate.url, interval_seconds=1)
+        steps = [canary.Step(weight=10, pause_seconds=2)]
+        deployed.release.split = {
+            "canary_weight": 25, "steps": steps, "webhooks": [hook], "progress_deadline_seconds": 8
+        }
+        with pytest.raises(CommandError) as failed:
+            deployed.stack.up(**QUIET)
+        deployed.gateway.wait_for_weights(deployed.path, {"v1": 100})
+        with pytest.raises(CommandError) as halted:
+            deployed.stack.up(**QUIET)
+        deployed.stack.refresh(**QUIET)
+        recorded = split_outputs(deployed)["rollout"]
+        gate.default = 200
+        deployed.release.split = {**deployed.release.split, "retry": 1}
+        deployed.apply({"v1": 75, "v2": 25})
+        walked = split_outputs(deployed)["rollout"]
+    assert_all_served(load.summary(), load.records, {"v1", "v2"})
+    message = str(failed.value)
+    assert "the rollout of version v2 at 10% failed: it did not reach its target within" in message, message
+    assert "=8 (webhook approve never approved 25%: it last answered HTTP 403)" in message, message
+    assert "went back to v1=100%, v2=0%" in message, message
+    assert "set retry=1" in str(halted.value), halted.value
+    assert {key: recorded[key] for key in ("status", "percent", "target", "retry")} == {
+        "status": "failed", "percent": 10, "target": 25, "retry": 0
+    }, recorded
+    assert walked["status"] == "succeeded" and walked["retry"] == 1, walked
+    assert [request["weight"] for request in gate.requests[:2]] == [10, 25], gate.requests

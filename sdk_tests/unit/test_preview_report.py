@@ -51,6 +51,10 @@ def test_a_rise_past_rollout_steps_shows_the_walk_and_a_fall_shows_none() -> Non
     report = render({"steps": [step("update", SPLIT, old, analysed)]})
     expected = "analysis at each step and at the target: `error-rate` ≤ 0.01; 2 measurement(s) every 10s"
     assert expected in report
+    assert "within progress_deadline_seconds (600s by default), or the traffic goes back" in report
+    gated = {**new, "webhooks": [{"name": "approve", "url": "http://gate"}], "progress_deadline_seconds": 90}
+    report = render({"steps": [step("update", SPLIT, old, gated)]})
+    assert "- before each rise: `approve` must answer 2xx" in report and "within 90s" in report
     back = render({"steps": [step("update", SPLIT, new, old)]})
     assert "rollout of" not in back, "a rollback is one move"
 

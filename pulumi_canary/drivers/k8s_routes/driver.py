@@ -13,13 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...errors import OwnershipError, PreconditionError
-from ...model import RouteMatchSpec
+from ...model import RolloutRecord, RouteMatchSpec
 from ...model.live import LiveRoute, RouteSnapshot
 from ..workloads import Workloads
 from .adoption import Adoption, adoption_of, compose_entries, entries_of, entry_to_adopt, our_entries
 from .dialect import RouteDialect, RouteIntent, VersionStore
 from .managed_fields import adopt_patch, claimants, release_patch
-from .marks import Manifest, route_name_for, route_owner, stored_snapshot
+from .marks import ROLLOUT_ANNOTATION, Manifest, route_name_for, route_owner, stored_rollout, stored_snapshot
 from .objects import Objects, optimistic
 
 
@@ -105,6 +105,7 @@ class RouteDriver:
             weights=self.dialect.weights_of(weighted, self.dialect.target_names(list(versions))),
             ready_endpoints=ready,
             original=snapshot,
+            rollout=RolloutRecord.from_text(stored_rollout(route["metadata"])) if owner == "self" else None,
         )
 
     def _weighted(
@@ -161,7 +162,14 @@ class RouteDriver:
             )
         return route
 
-    def _write(self, route: Manifest, match: RouteMatchSpec, targets: Sequence[Mapping[str, Any]]) -> None:
+    def _write(
+        self,
+        route: Manifest,
+        match: RouteMatchSpec,
+        targets: Sequence[Mapping[str, Any]],
+        rollout: str | None = None,
+    ) -> None:
+        """Apply our entries with ``targets``; the route keeps its rollout record unless given another."""
         name = route["metadata"]["name"]
         snapshot = stored_snapshot(route["metadata"])
         adoption = adoption_of(snapshot)
@@ -174,9 +182,14 @@ class RouteDriver:
                 f"header one, more than the {limit} allowed: remove canary_headers or an entry"
             )
         if snapshot is None:
-            self.routes.apply(self.dialect.created_manifest(name, entries))
+            manifest = self.dialect.created_manifest(name, entries)
         else:
-            self.routes.apply(self.dialect.adopted_manifest(name, snapshot, entries))
+            manifest = self.dialect.adopted_manifest(name, snapshot, entries)
+        # Server-side apply drops what our field manager no longer sends: the record goes along each time.
+        record = rollout or stored_rollout(route["metadata"])
+        if record:
+            manifest["metadata"]["annotations"][ROLLOUT_ANNOTATION] = record
+        self.routes.apply(manifest)
 
     def create_route(self, match: RouteMatchSpec, weights: Mapping[str, int]) -> str:
         existing = self.find_route(match)
@@ -238,10 +251,13 @@ class RouteDriver:
         adoption = Adoption(tuple(entries), index, claimants(managed, self.dialect.entries_field))
         return RouteSnapshot(route_id=name, referenced_versions=tuple(referenced), data=adoption.to_data())
 
-    def update_route(self, route_id: str, match: RouteMatchSpec) -> None:
+    def update_route(self, route_id: str, match: RouteMatchSpec, rollout: str | None = None) -> None:
         route = self._require_own(route_id)
         ours = our_entries(adoption_of(stored_snapshot(route["metadata"])), self._entries(route))
-        self._write(route, match, self.dialect.targets_of(ours[-1]) if ours else [])
+        self._write(route, match, self.dialect.targets_of(ours[-1]) if ours else [], rollout)
+
+    def record_rollout(self, route_id: str, record: RolloutRecord) -> None:
+        self.update_route(route_id, self.intent.route, record.to_text())
 
     def set_weights(self, route_id: str, weights: Mapping[str, int]) -> None:
         self._write(self._require_own(route_id), self.intent.route, self.dialect.targets_for(weights))

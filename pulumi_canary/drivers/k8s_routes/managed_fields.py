@@ -15,7 +15,7 @@ from typing import Any
 from ...model.live import RouteSnapshot
 from ..kube import FIELD_MANAGER, json_pointer
 from ..workloads import OWNER_ANNOTATION
-from .marks import ORIGINAL_ANNOTATION, Manifest, ownership_metadata
+from .marks import ORIGINAL_ANNOTATION, ROLLOUT_ANNOTATION, Manifest, ownership_metadata
 
 
 def _owns(entry: Mapping[str, Any], field: str) -> bool:
@@ -99,7 +99,7 @@ def release_patch(
         {"op": "test", "path": "/metadata/resourceVersion", "value": metadata["resourceVersion"]}
     ]
     annotations = metadata.get("annotations") or {}
-    for key in (OWNER_ANNOTATION, ORIGINAL_ANNOTATION):
+    for key in (OWNER_ANNOTATION, ORIGINAL_ANNOTATION, ROLLOUT_ANNOTATION):
         if key in annotations:
             operations.append({"op": "remove", "path": "/metadata/annotations/" + json_pointer(key)})
     managed = hand_back(metadata.get("managedFields") or [], field, original)

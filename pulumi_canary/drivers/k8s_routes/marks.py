@@ -20,6 +20,8 @@ Manifest = dict[str, Any]
 
 ORIGINAL_ANNOTATION = "pulumi-canary.io/original"
 """On an adopted route: the JSON snapshot of what it was before the policy took it over."""
+ROLLOUT_ANNOTATION = "pulumi-canary.io/rollout"
+"""On a route we hold: how the last rollout of its TrafficSplit ended (``RolloutRecord`` JSON)."""
 OWNER_LABEL = "pulumi-canary.io/owner-hash"
 """On objects we create: a hash of the owner (owners hold '/', which label values cannot), so that a
 policy lists its own objects instead of every object of the namespace."""
@@ -55,6 +57,11 @@ def ownership_metadata(
 
 def created_labels(owner: str) -> dict[str, str]:
     return {MANAGED_BY_LABEL: MANAGED_BY, OWNER_LABEL: owner_digest(owner, 16)}
+
+
+def stored_rollout(metadata: Mapping[str, Any]) -> str | None:
+    """The rollout record a route carries, as written."""
+    return (metadata.get("annotations") or {}).get(ROLLOUT_ANNOTATION)
 
 
 def stored_snapshot(metadata: Mapping[str, Any]) -> RouteSnapshot | None:

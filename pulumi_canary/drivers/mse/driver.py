@@ -17,6 +17,7 @@ from ...errors import ApiError
 from ...model import CanaryPolicySpec, MseGatewaySpec, RouteMatchSpec, ServiceRefSpec, TrafficSplitSpec
 from ...model.live import LiveRoute, RouteSnapshot
 from ...model.numbers import whole_numbers
+from ...model.rollout import RolloutRecord
 from ..context import DriverContext
 from ..credentials import AlibabaCredentials
 from .client import MseApi
@@ -31,8 +32,10 @@ from .wire import (
     owner_marker,
     owner_of,
     predicates,
+    rollout_of,
     route_name_for,
     route_services,
+    with_rollout,
 )
 
 
@@ -118,6 +121,7 @@ class MseDriver:
             unapplied_edit=has_unpublished_edit(route),
             ready_endpoints=ready,
             original=decode_restore_copy(route.get("Description"), found_id) if owner == "self" else None,
+            rollout=rollout_of(route.get("Description")) if owner == "self" else None,
         )
 
     def wait_ready(self, version: str, minimum: int, timeout_seconds: float) -> int:
@@ -224,6 +228,11 @@ class MseDriver:
         if route is not None:
             self._header_routes.delete_header_route(route)
             self._routes.rewrite_route(route, {"Description": ""})
+
+    def record_rollout(self, route_id: str, record: RolloutRecord) -> None:
+        route = self._routes.require_route(route_id)
+        described = with_rollout(route.get("Description") or "", record)
+        self._routes.rewrite_route(route, {"Description": described})
 
     def delete_route(self, route_id: str) -> None:
         route = self._routes.route_detail(route_id)

@@ -12,6 +12,7 @@ import base64
 import json
 import zlib
 from collections.abc import Mapping
+from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
@@ -19,11 +20,13 @@ from ...errors import PreconditionError
 from ...model import RouteMatchSpec, ServiceRefSpec
 from ...model.live import RouteOwner, RouteSnapshot
 from ...model.naming import default_route_name
+from ...model.rollout import RolloutRecord
 
 OWNER_PREFIX = "pulumi-canary:"
 RESTORE_TAG = ";restore="
 RESTORE_FORMAT = "1."
 HEADER_ROUTE_SUFFIX = "#canary-headers"
+ROLLOUT_TAG = ";rollout="
 # MSE documents no limit on a route's Description; stay well under what consoles usually allow.
 MAX_DESCRIPTION_LENGTH = 1024
 MAX_ROUTE_NAME = 63
@@ -89,7 +92,7 @@ def header_route_marker(owner: str) -> str:
 def owner_of(description: str | None, owner: str) -> RouteOwner:
     if not description or not description.startswith(OWNER_PREFIX):
         return "unowned"
-    marker = description.partition(RESTORE_TAG)[0]
+    marker = _without_rollout(description).partition(RESTORE_TAG)[0]
     return "self" if marker == owner_marker(owner) else "other"
 
 
@@ -112,8 +115,7 @@ def encode_restore_copy(original: RouteSnapshot) -> str:
         "p": data.get("Predicates") or {},
         "v": list(original.referenced_versions),
     }
-    packed = zlib.compress(json.dumps(carried, separators=(",", ":")).encode(), 9)
-    return RESTORE_FORMAT + base64.urlsafe_b64encode(packed).decode().rstrip("=")
+    return RESTORE_FORMAT + _packed(json.dumps(carried, separators=(",", ":")))
 
 
 def decode_restore_copy(description: str | None, route_id: str) -> RouteSnapshot | None:
@@ -121,13 +123,11 @@ def decode_restore_copy(description: str | None, route_id: str) -> RouteSnapshot
     damaged (then the route is treated as one the policy created only if nothing else says otherwise)."""
     if not description or RESTORE_TAG not in description:
         return None
-    word = description.rpartition(RESTORE_TAG)[2]
+    word = _without_rollout(description).rpartition(RESTORE_TAG)[2]
     if not word.startswith(RESTORE_FORMAT):
         return None
     try:
-        payload = word[len(RESTORE_FORMAT) :]
-        packed = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        carried = json.loads(zlib.decompress(packed))
+        carried = json.loads(_unpacked(word[len(RESTORE_FORMAT) :]))
         data = {
             "Description": str(carried["d"]),
             "DestinationType": carried["t"],
@@ -138,6 +138,42 @@ def decode_restore_copy(description: str | None, route_id: str) -> RouteSnapshot
     except (ValueError, KeyError, TypeError, zlib.error):
         return None
     return RouteSnapshot(route_id=route_id, referenced_versions=versions, data=data)
+
+
+def _without_rollout(description: str) -> str:
+    return description.partition(ROLLOUT_TAG)[0]
+
+
+def _packed(text: str) -> str:
+    """One Description-safe word: base64url of the zlib'd text, unpadded."""
+    return base64.urlsafe_b64encode(zlib.compress(text.encode(), 9)).decode().rstrip("=")
+
+
+def _unpacked(word: str) -> str:
+    """The text :func:`_packed` made; ``ValueError`` or ``zlib.error`` when the word is damaged."""
+    return zlib.decompress(base64.urlsafe_b64decode(word + "=" * (-len(word) % 4))).decode()
+
+
+def with_rollout(description: str, record: RolloutRecord) -> str:
+    """``description`` (our marker, maybe the restore copy) with ``record`` last, instead of any earlier
+    one; the record's detail is dropped if that is what it takes to fit."""
+    kept = _without_rollout(description)
+    for candidate in (record, replace(record, detail="")):
+        full = f"{kept}{ROLLOUT_TAG}{_packed(candidate.to_text())}"
+        if len(full) <= MAX_DESCRIPTION_LENGTH:
+            return full
+    return kept  # no room beside a large restore copy: the route keeps no record (status says none)
+
+
+def rollout_of(description: str | None) -> RolloutRecord | None:
+    """The record :func:`with_rollout` put in ``description``."""
+    if not description or ROLLOUT_TAG not in description:
+        return None
+    word = description.rpartition(ROLLOUT_TAG)[2]
+    try:
+        return RolloutRecord.from_text(_unpacked(word))
+    except (ValueError, zlib.error):
+        return None
 
 
 def adopted_description(owner: str, original: RouteSnapshot) -> str:
