@@ -50,13 +50,23 @@ class RouteMatch:
 
 @dataclass(frozen=True)
 class CanaryDeployment:
-    """A canary Deployment the policy creates: a clone of the stable one with this image and replicas."""
+    """A canary Deployment the policy creates: a clone of the stable one with this image and replicas.
+
+    ``match_traffic_weight=True`` makes its replicas follow the canary's share, as Argo Rollouts'
+    ``setCanaryScale.matchTrafficWeight``: ``ceil(stable replicas * weight / 100)``, at least
+    ``replicas``; the TrafficSplit scales them up (and waits for them) before the share rises, and down
+    only after it falls."""
 
     image: pulumi.Input[str]
     replicas: pulumi.Input[int] = 1
+    match_traffic_weight: bool = False
 
     def to_props(self) -> dict[str, Any]:
-        return present(image=self.image, replicas=self.replicas)
+        return present(
+            image=self.image,
+            replicas=self.replicas,
+            match_traffic_weight=self.match_traffic_weight or None,
+        )
 
 
 @dataclass(frozen=True)

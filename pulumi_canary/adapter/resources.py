@@ -101,6 +101,8 @@ class CanaryPolicy(Resource, module="canary", name="CanaryPolicy"):
             "policy": owner,
             OWNER_KEY: owner,
         }
+        if canary_deployment is not None and canary_deployment.match_traffic_weight:
+            self.split_inputs["canary_min_replicas"] = canary_deployment.replicas
 
 
 class TrafficSplit(Resource, module="canary", name="TrafficSplit"):

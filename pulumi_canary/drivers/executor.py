@@ -35,6 +35,7 @@ from ..model import (
     RolloutRecord,
     RouteMatchSpec,
     RouteSnapshot,
+    ScaleCanary,
     SetWeights,
     Step,
     UpdateRoute,
@@ -210,6 +211,10 @@ class Executor:
                 self._workloads().apply_canary(
                     self.target, version, source, deployment.image, deployment.replicas, labels
                 )
+            case ScaleCanary(version=version, replicas=replicas):
+                self._workloads().scale_canary(self.target, version, replicas)
+                if self.clock is not None:
+                    progress(step.describe())
             case DeleteCanaryDeployment(version=version):
                 self._workloads().delete_canary(self.target, version)
             case ReleaseCanaryDeployment(version=version):

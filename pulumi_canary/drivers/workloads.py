@@ -229,6 +229,36 @@ class Workloads:
         containers = existing.spec.template.spec.containers
         return containers[0].image, int(existing.spec.replicas or 0)
 
+    def stable_replicas(self, target: ServiceTarget, version: str) -> int:
+        """The replicas the Deployment serving ``version`` declares (the one a canary is cloned from)."""
+        return int(self.find_source_deployment(target, version).spec.replicas or 0)
+
+    def scale_canary(self, target: ServiceTarget, version: str, replicas: int) -> None:
+        """Set the replicas of this owner's canary Deployment of ``version``."""
+        from lightkube.resources.apps_v1 import Deployment
+        from lightkube.types import PatchType
+
+        self._forget_pods()
+        name = version_object_name(target.name, version)
+        if self._owned_deployment(target, version) is None:
+            raise PreconditionError(
+                f"the canary Deployment {target.namespace}/{name} of version {version} is gone or no longer "
+                "this policy's, so its replicas cannot follow the weight: `pulumi up` the policy first"
+            )
+        patch = {"spec": {"replicas": replicas}}
+        self._call(
+            "scale deployment",
+            f"{target.namespace}/{name}",
+            lambda: self._client.patch(
+                Deployment,
+                name,
+                patch,
+                namespace=target.namespace,
+                patch_type=PatchType.MERGE,
+                field_manager=FIELD_MANAGER,
+            ),
+        )
+
     def delete_canary(self, target: ServiceTarget, version: str) -> None:
         """Delete the owned canary Deployment of ``version``; already gone is fine."""
         from lightkube.resources.apps_v1 import Deployment

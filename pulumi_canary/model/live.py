@@ -89,6 +89,8 @@ class LiveRoute:
       ApplyGatewayRoute failed): the gateway still serves an earlier state whose weights are unknown, so
       any version may still receive traffic.
     - ``rollout``: how the last rollout of a TrafficSplit on this route ended, as recorded on the route.
+    - ``stable_replicas``: the replicas the stable version's Deployment declares; read only for a
+      TrafficSplit whose canary's replicas follow the weight (0 otherwise).
     """
 
     route_id: str | None = None
@@ -100,6 +102,7 @@ class LiveRoute:
     original: RouteSnapshot | None = None
     unapplied_edit: bool = False
     rollout: RolloutRecord | None = None
+    stable_replicas: int = 0
 
     @property
     def exists(self) -> bool:

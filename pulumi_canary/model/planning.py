@@ -46,6 +46,7 @@ from .steps import (
     ReleaseRoute,
     RemoveVersion,
     RestoreRoute,
+    ScaleCanary,
     SetWeights,
     Step,
     UpdateRoute,
@@ -158,18 +159,40 @@ def plan_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:
         held = {spec.stable_version: 100 - waypoint.weight, spec.canary_version: waypoint.weight}
         if waypoint.weight > live.weight(spec.canary_version):
             steps.extend(_confirm(spec, live, waypoint.weight))
-        steps.extend(_move_weights(spec, live, held))
+        live = _split_move(spec, live, held, steps)
         if waypoint.pause_seconds:
             steps.append(Pause(spec.canary_version, waypoint.weight, waypoint.pause_seconds))
         steps.extend(_analyze(spec, waypoint.weight))
-        live = replace(live, weights=held)
-    rises = target[spec.canary_version] > live.weight(spec.canary_version)
-    if rises:
+    if target[spec.canary_version] > live.weight(spec.canary_version):
         steps.extend(_confirm(spec, live, target[spec.canary_version]))
-    steps.extend(_move_weights(spec, live, target))
+    _split_move(spec, live, target, steps)
     if target[spec.canary_version] > start:
         steps.extend(_analyze(spec, target[spec.canary_version]))
     return tuple(steps)
+
+
+def _split_move(
+    spec: TrafficSplitSpec, live: LiveRoute, weights: Mapping[str, int], steps: list[Step]
+) -> LiveRoute:
+    """Append the steps that move a split's route to ``weights``: when the canary's replicas follow its
+    share, they are scaled up (and waited for) before a rise, and down after a fall once drained.
+    Returns the live state the steps leave."""
+    percent = weights.get(spec.canary_version, 0)
+    owned = live.deployments.get(spec.canary_version)
+    replicas = spec.canary_replicas(live.stable_replicas, percent) if owned is not None else None
+    if owned is None or replicas is None or replicas == owned.replicas:
+        steps.extend(_move_weights(spec, live, weights))
+    elif replicas > owned.replicas:
+        steps.append(ScaleCanary(spec.canary_version, replicas))
+        steps.extend(_move_weights(spec, live, weights, {spec.canary_version: replicas}))
+    else:
+        steps.extend(_move_weights(spec, live, weights))
+        steps.extend(_drain_all(spec, [spec.canary_version]))
+        steps.append(ScaleCanary(spec.canary_version, replicas))
+    deployments = dict(live.deployments)
+    if owned is not None and replicas is not None:
+        deployments[spec.canary_version] = replace(owned, replicas=replicas)
+    return replace(live, weights=dict(weights), deployments=deployments)
 
 
 def _refuse_a_failed_rollout(spec: TrafficSplitSpec, record: RolloutRecord | None, target: int) -> None:
@@ -195,7 +218,9 @@ def rollback_weights(spec: TrafficSplitSpec, began: Mapping[str, int]) -> dict[s
 def plan_rollback(spec: TrafficSplitSpec, live: LiveRoute, weights: Mapping[str, int]) -> Plan:
     """Send the route back to ``weights`` (see ``rollback_weights``) at once: no steps, no analysis."""
     _require_policy_route(spec, live)
-    return tuple(_move_weights(spec, live, weights))
+    steps: list[Step] = []
+    _split_move(spec, live, weights, steps)
+    return tuple(steps)
 
 
 def _analyze(spec: TrafficSplitSpec, percent: int) -> list[Step]:
@@ -234,8 +259,12 @@ def plan_delete_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:
     target = {spec.stable_version: 100}
     if spec.canary_version in live.versions:
         target[spec.canary_version] = 0
-    # The policy's delete, which usually comes next, removes the canary: let the gateway drain it first.
-    return (*_move_weights(spec, live, target), *_drain(spec, live, [spec.canary_version]))
+    steps: list[Step] = []
+    _split_move(spec, live, target, steps)
+    if not any(isinstance(step, Drain) for step in steps):
+        # The policy's delete, which usually comes next, removes the canary: let the gateway drain it.
+        steps.extend(_drain(spec, live, [spec.canary_version]))
+    return tuple(steps)
 
 
 # ---- the core -------------------------------------------------------------------------------------------
@@ -339,20 +368,33 @@ def _valid_split(weights: Mapping[str, int], versions: tuple[str, str]) -> bool:
     return set(weights) == set(versions) and sum(weights.values()) == 100 and min(weights.values()) >= 0
 
 
-def _waits(spec: _VersionedSpec, live: LiveRoute, target: Mapping[str, int]) -> list[Step]:
+def _waits(
+    spec: _VersionedSpec,
+    live: LiveRoute,
+    target: Mapping[str, int],
+    minimums: Mapping[str, int] | None = None,
+) -> list[Step]:
     if spec.allow_unready:
         return []
+    minimums = minimums or {}
     return [
-        WaitReady(version, MIN_READY_ENDPOINTS, spec.readiness_timeout_seconds)
+        WaitReady(version, minimums.get(version, MIN_READY_ENDPOINTS), spec.readiness_timeout_seconds)
         for version, percent in target.items()
         if percent > live.weight(version)
     ]
 
 
-def _move_weights(spec: _VersionedSpec, live: LiveRoute, target: Mapping[str, int]) -> list[Step]:
+def _move_weights(
+    spec: _VersionedSpec,
+    live: LiveRoute,
+    target: Mapping[str, int],
+    minimums: Mapping[str, int] | None = None,
+) -> list[Step]:
+    """Set ``target``, once every version whose share rises has ``minimums`` ready endpoints (one by
+    default)."""
     if dict(live.weights) == dict(target):
         return []
-    return [*_waits(spec, live, target), SetWeights(dict(target))]
+    return [*_waits(spec, live, target, minimums), SetWeights(dict(target))]
 
 
 def _drain(spec: _VersionedSpec, live: LiveRoute, versions: Iterable[str]) -> list[Step]:
@@ -385,6 +427,10 @@ def _apply_deployment(spec: CanaryPolicySpec, live: LiveRoute) -> list[Step]:
     current = live.deployments.get(version)
     if current is None and live.ready(version) > 0:
         raise PreconditionError(second_deployment_reason(spec.label_key, version))
+    if current is not None and desired.match_traffic_weight:
+        # The split scales it with the weight (and to a raised fewest): the policy sends the replicas it
+        # has, so that its apply never contends with the split's scaling.
+        desired = desired.model_copy(update={"replicas": current.replicas})
     if current is not None and (current.image, current.replicas) == (desired.image, desired.replicas):
         return []
     return [ApplyCanaryDeployment(desired, version, spec.stable_version, spec.version_labels(version))]

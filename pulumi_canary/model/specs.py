@@ -10,6 +10,7 @@ problem into a readable ``Failure``; constructing a model directly raises pydant
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -110,6 +111,10 @@ class CanaryDeploymentSpec(SpecModel):
 
     image: Annotated[str, checked(word_problem("container image", 4096, "registry.example.com/demo:2.0"))]
     replicas: Replicas = 1
+    match_traffic_weight: bool = False
+    """The replicas follow the canary's share, as Argo Rollouts' ``setCanaryScale.matchTrafficWeight``:
+    ``ceil(stable replicas * weight / 100)``, at least ``replicas``. The TrafficSplit scales them up (and
+    waits for them) before the share rises, and down only after it falls."""
 
 
 class _VersionedSpec(SpecModel):
@@ -198,6 +203,8 @@ class TrafficSplitSpec(_VersionedSpec):
     )
     """How long a rollout may take from its first move to its target; past it, it fails as an analysis
     does (the share goes back)."""
+    canary_min_replicas: Replicas | None = None
+    """Set from the policy when its canary Deployment's replicas follow the weight: the fewest it keeps."""
     retry: Annotated[int, WHOLE_NUMBER, between(0, 1_000_000)] = 0
     """A failed rollout is not walked again by the next ``up`` with the same target: raising ``retry``
     says to walk it anew."""
@@ -220,6 +227,12 @@ class TrafficSplitSpec(_VersionedSpec):
     def is_rollout(self) -> bool:
         """Whether a rise of the canary's share is more than one move (steps, analysis or webhooks)."""
         return bool(self.steps or self.analysis or self.webhooks)
+
+    def canary_replicas(self, stable_replicas: int, percent: int) -> int | None:
+        """The canary Deployment's replicas at ``percent`` when they follow the weight, else None."""
+        if self.canary_min_replicas is None:
+            return None
+        return max(self.canary_min_replicas, math.ceil(stable_replicas * percent / 100))
 
     def resolved_weights(self) -> dict[str, int]:
         """The percentages per version, stable first: ``weights`` as given, or ``canary_weight`` expanded."""

@@ -31,6 +31,7 @@ __all__ = [
     "ReleaseRoute",
     "RemoveVersion",
     "RestoreRoute",
+    "ScaleCanary",
     "SetWeights",
     "Step",
     "UpdateRoute",
@@ -179,6 +180,18 @@ class SetWeights(Step):
 
     def describe(self) -> str:
         return f"set weights {_percentages(self.weights)}"
+
+
+@dataclass(frozen=True)
+class ScaleCanary(Step):
+    """Set the replicas of the policy-owned canary Deployment of ``version`` (its replicas follow the
+    canary's share): before a rise, so that the pods are ready for it, or after a fall and its drain."""
+
+    version: str
+    replicas: int
+
+    def describe(self) -> str:
+        return f"scale the Deployment of version {self.version} to {self.replicas} replica(s)"
 
 
 @dataclass(frozen=True)

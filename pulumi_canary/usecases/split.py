@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import NoReturn
 
@@ -115,4 +115,11 @@ def drifted_inputs(spec: TrafficSplitSpec, live_weights: Mapping[str, int]) -> d
 def _live(session: Session, spec: TrafficSplitSpec) -> LiveRoute:
     # A split's plans look at weights and versions only; the wait before a weight rises reads the
     # ready pods itself. Not counting them here saves a Kubernetes gateway a list of pods.
-    return session.gateway.live(spec.route, spec.route_id, readiness=False)
+    if spec.canary_min_replicas is None:
+        return session.gateway.live(spec.route, spec.route_id, readiness=False)
+    # Its canary's replicas follow the weight: the plan needs them and the stable version's.
+    live = session.read(spec.route, spec.route_id, spec.versions, owns_deployments=True, readiness=False)
+    workloads = session.workloads
+    if workloads is None or spec.canary_version not in live.deployments:
+        return live
+    return replace(live, stable_replicas=workloads.stable_replicas(session.target, spec.stable_version))

@@ -19,15 +19,49 @@ import pytest
 import yaml
 
 from rig import tools, workspace
+from rig.backends import Backends
+from rig.cluster import LocalCluster
+from rig.gateway import Traefik
+from rig.metrics import Prometheus
 
 # The engine tests' fixtures: the MSE emulator connected to the session cluster, a fresh gateway per test,
 # the stack environment with credentials, and the stable workload (demo-service, demo-service-v1 ready).
 from sdk_tests.engine.conftest import emulator, gateway_id, stack_env, workload
 
-__all__ = ["ExampleProject", "emulator", "example", "gateway_id", "stack_env", "workload"]
+__all__ = [
+    "ExampleProject", "backends", "emulator", "example", "gateway_id", "prometheus", "stack_env", "traefik",
+    "workload",
+]
 
 EXAMPLES = tools.ROOT / "examples"
 QUIET = {"on_output": lambda _line: None}
+
+
+# The real data plane of sdk_tests/traffic/conftest.py (pods that answer, Traefik serving the rig's Gateway,
+# Prometheus scraping Traefik), for the examples that need requests. Made here per module rather than
+# imported: those fixtures are session-scoped, and this folder runs before sdk_tests/rig and
+# sdk_tests/traffic, where a Backends still running would hold every pod's address (the rig's own Backends
+# could then listen on none) and a second Traefik takes the Gateway's listener port over.
+@pytest.fixture(scope="module")
+def backends(kubeconfig: Path, private_network: None) -> Iterator[Backends]:
+    """Pod IPs can be listened on only inside the private network namespace (``private_network``)."""
+    with Backends(kubeconfig) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def traefik(
+    cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory, backends: Backends
+) -> Iterator[Traefik]:
+    with Traefik(cluster, tmp_path_factory.mktemp("traefik")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def prometheus(traefik: Traefik, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    target = traefik.metrics_url.removeprefix("http://").removesuffix("/metrics")
+    with Prometheus(tmp_path_factory.mktemp("prometheus"), targets=[target]) as running:
+        yield running
 
 
 class ExampleProject:

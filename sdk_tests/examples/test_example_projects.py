@@ -20,7 +20,7 @@ def test_every_example_folder_but_ci_is_a_project_and_every_one_has_a_readme() -
     folders = {path.name for path in EXAMPLES.iterdir() if path.is_dir() and path.name != "__pycache__"}
     assert folders - set(PROJECTS) == {"ci"}
     assert set(PROJECTS) == {
-        "gateway-api", "istio", "mse-canary", "stack-per-environment", "with-pulumi-kubernetes"
+        "gateway-api", "istio", "mse-canary", "progressive", "stack-per-environment", "with-pulumi-kubernetes"
     }
     assert [name for name in sorted(folders) if not (EXAMPLES / name / "README.md").exists()] == []
 

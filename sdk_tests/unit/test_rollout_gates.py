@@ -25,10 +25,26 @@ from pulumi_canary.drivers.mse.wire import (
 )
 from pulumi_canary.drivers.webhooks import confirm
 from pulumi_canary.errors import RolloutDeadlineError, RolloutHaltedError
-from pulumi_canary.model import Confirm, RolloutRecord, RouteSnapshot, SetWeights, check_split, plan_split
+from pulumi_canary.model import (
+    ApplyCanaryDeployment,
+    Confirm,
+    Drain,
+    LiveDeployment,
+    LiveRoute,
+    RolloutRecord,
+    RouteSnapshot,
+    ScaleCanary,
+    SetWeights,
+    WaitReady,
+    check_split,
+    plan_delete_split,
+    plan_rollback,
+    plan_split,
+    plan_update_policy,
+)
 from rig.webhook import WebhookGate
 
-from .factories import split, split_props
+from .factories import policy, split, split_props
 from .test_model_planning import live
 
 STEPS = [{"weight": 10}, {"weight": 25}]
@@ -227,3 +243,60 @@ def test_status_shows_where_the_last_rollout_ended_on_the_canary_row() -> None:
     assert lines[0].split()[-1] == "ROLLOUT" and lines[1].split()[-1] == "-"
     assert lines[2].endswith("failed at 10% (target 50%, retry 0)"), lines
     assert '"status": "failed"' in as_json([canary])
+
+
+# ---- canary replicas that follow the weight --------------------------------------------------------------
+
+
+def scaled(canary_weight: int, **changes: Any) -> Any:
+    return split(weights=None, canary_weight=canary_weight, steps=STEPS, canary_min_replicas=1, **changes)
+
+
+def with_canary(replicas: int, weights: dict[str, int], stable_replicas: int = 4) -> LiveRoute:
+    owned = {"v2": LiveDeployment("demo:2.0", replicas)}
+    return live(weights=weights, deployments=owned, stable_replicas=stable_replicas)
+
+
+def test_the_canary_is_scaled_and_ready_before_each_rise() -> None:
+    plan = plan_split(scaled(50), with_canary(1, {"v1": 100, "v2": 0}))
+    moves = [step for step in plan if isinstance(step, ScaleCanary | WaitReady | SetWeights)]
+    assert moves == [
+        WaitReady("v2", 1, 300),  # 10% of 4 replicas is 1, which it has
+        SetWeights({"v1": 90, "v2": 10}),
+        WaitReady("v2", 1, 300),  # 25% of 4 is 1 too
+        SetWeights({"v1": 75, "v2": 25}),
+        ScaleCanary("v2", 2),  # 50% of 4
+        WaitReady("v2", 2, 300),
+        SetWeights({"v1": 50, "v2": 50}),
+    ]
+
+
+def test_the_canary_is_scaled_down_only_after_it_falls_and_drains() -> None:
+    plan = plan_split(scaled(0), with_canary(2, {"v1": 50, "v2": 50}))
+    kinds = [type(step).__name__ for step in plan]
+    assert kinds[-3:] == ["SetWeights", "Drain", "ScaleCanary"], plan
+    assert plan[-1] == ScaleCanary("v2", 1), "never below the declared fewest"
+
+
+def test_a_rollback_and_the_split_delete_scale_the_canary_back_down() -> None:
+    rollback = plan_rollback(scaled(50), with_canary(2, {"v1": 50, "v2": 50}), {"v1": 100, "v2": 0})
+    assert rollback[-1] == ScaleCanary("v2", 1) and isinstance(rollback[-2], Drain), rollback
+    deleted = plan_delete_split(scaled(50), with_canary(2, {"v1": 50, "v2": 50}))
+    assert [type(step).__name__ for step in deleted] == ["WaitReady", "SetWeights", "Drain", "ScaleCanary"]
+
+
+def test_a_canary_the_policy_does_not_own_is_not_scaled() -> None:
+    plan = plan_split(scaled(50), live(weights={"v1": 100, "v2": 0}, stable_replicas=4))
+    assert not any(isinstance(step, ScaleCanary) for step in plan)
+
+
+def test_the_policy_keeps_the_replicas_the_split_gave_its_canary() -> None:
+    deployment = {"image": "demo:2.0", "replicas": 1, "match_traffic_weight": True}
+    spec = policy(canary_deployment=deployment)
+    state = live(weights={"v1": 50, "v2": 50}, deployments={"v2": LiveDeployment("demo:2.0", 3)})
+    assert plan_update_policy(spec, spec, state) == ()
+    new_image = policy(canary_deployment={**deployment, "image": "demo:2.1"})
+    (apply,) = [
+        step for step in plan_update_policy(spec, new_image, state) if isinstance(step, ApplyCanaryDeployment)
+    ]
+    assert apply.deployment.replicas == 3 and apply.deployment.image == "demo:2.1"
