@@ -33,6 +33,7 @@ from .planning import (
     plan_rollback,
     plan_split,
     plan_update_policy,
+    resumes_walk,
     rollback_weights,
     second_deployment_reason,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "plan_rollback",
     "plan_split",
     "plan_update_policy",
+    "resumes_walk",
     "rollback_weights",
     "safety_violations",
     "second_deployment_reason",

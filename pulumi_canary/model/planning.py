@@ -61,6 +61,7 @@ __all__ = [
     "plan_rollback",
     "plan_split",
     "plan_update_policy",
+    "resumes_walk",
     "rollback_weights",
     "second_deployment_reason",
 ]
@@ -155,7 +156,7 @@ def plan_split(spec: TrafficSplitSpec, live: LiveRoute) -> Plan:
     target = spec.resolved_weights()
     if target[spec.canary_version] > start:
         _refuse_a_failed_rollout(spec, live.rollout, target[spec.canary_version])
-    for waypoint in spec.waypoints(start):
+    for waypoint in spec.waypoints(start, resumed=resumes_walk(spec, live)):
         held = {spec.stable_version: 100 - waypoint.weight, spec.canary_version: waypoint.weight}
         if waypoint.weight > live.weight(spec.canary_version):
             steps.extend(_confirm(spec, live, waypoint.weight))
@@ -205,14 +206,24 @@ def _refuse_a_failed_rollout(spec: TrafficSplitSpec, record: RolloutRecord | Non
     )
 
 
-def rollback_weights(spec: TrafficSplitSpec, began: Mapping[str, int]) -> dict[str, int]:
-    """Where a failed rollout goes back to: the weights its update began with, unless it began at one of
-    its own steps (it resumed a walk an earlier, interrupted update started, from weights nobody kept):
-    then to stable alone, as Argo Rollouts and Flagger abort."""
-    canary = began.get(spec.canary_version, 0)
-    if set(began) != set(spec.versions) or any(step.weight == canary for step in spec.steps):
+def resumes_walk(spec: TrafficSplitSpec, live: LiveRoute) -> bool:
+    """Whether a rise starts where an earlier, interrupted update left its walk: the route stands at one
+    of the split's steps, below the target, and no rollout of this canary is recorded as having had
+    that step as its target (a rollout that got there records so)."""
+    current, target = live.weight(spec.canary_version), spec.resolved_weights()[spec.canary_version]
+    if not current < target or all(step.weight != current for step in spec.steps):
+        return False
+    record = live.rollout
+    return record is None or record.canary_version != spec.canary_version or record.target != current
+
+
+def rollback_weights(spec: TrafficSplitSpec, began: LiveRoute) -> dict[str, int]:
+    """Where a failed rollout goes back to: the weights its update began with, unless that update
+    resumed a walk an interrupted one started (``resumes_walk``: from weights nobody kept): then to
+    stable alone, as Argo Rollouts and Flagger abort."""
+    if set(began.weights) != set(spec.versions) or resumes_walk(spec, began):
         return {spec.stable_version: 100, spec.canary_version: 0}
-    return {version: began[version] for version in spec.versions}
+    return {version: began.weights[version] for version in spec.versions}
 
 
 def plan_rollback(spec: TrafficSplitSpec, live: LiveRoute, weights: Mapping[str, int]) -> Plan:

@@ -216,12 +216,17 @@ class TrafficSplitSpec(_VersionedSpec):
             raise SpecError(problems)
         return self
 
-    def waypoints(self, current_canary: int) -> list[RolloutStepSpec]:
+    def waypoints(self, current_canary: int, *, resumed: bool = True) -> list[RolloutStepSpec]:
         """The steps a rise of the canary from ``current_canary`` to its target passes (none when the
-        canary's share falls: a rollback is immediate). A step the route already stands at comes first:
-        its hold and analysis may have been cut short, so they are done again."""
+        canary's share falls: a rollback is immediate). When the walk is ``resumed``, the step the route
+        already stands at comes first: its hold and analysis may have been cut short, so they are done
+        again."""
         target = self.resolved_weights()[self.canary_version]
-        return [step for step in self.steps if current_canary <= step.weight < target]
+        return [
+            step
+            for step in self.steps
+            if current_canary < step.weight < target or (resumed and step.weight == current_canary < target)
+        ]
 
     @property
     def is_rollout(self) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import NoReturn
 
+from ..drivers.executor import progress
 from ..drivers.factory import Session, open_session
 from ..errors import CanaryError, RolloutFailedError
 from ..model import (
@@ -16,6 +17,7 @@ from ..model import (
     plan_delete_split,
     plan_rollback,
     plan_split,
+    resumes_walk,
     rollback_weights,
     weights_after,
 )
@@ -44,6 +46,11 @@ def apply_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) -
     plan = plan_split(spec, live)
     target = spec.resolved_weights()[spec.canary_version]
     walks = spec.is_rollout and target > live.weight(spec.canary_version)
+    if walks and resumes_walk(spec, live):
+        progress(
+            f"the route stands at the {live.weight(spec.canary_version)}% step, where an earlier `up` "
+            f"stopped before its hold or analysis ended: holding it again, then on to {target}%"
+        )
     try:
         outcome = session.run(plan, live.route_id, deadline_seconds=spec.progress_deadline_seconds)
     except RolloutFailedError as failure:
@@ -59,7 +66,7 @@ def apply_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) -
 def _roll_back(
     session: Session, spec: TrafficSplitSpec, began: LiveRoute, failure: RolloutFailedError
 ) -> NoReturn:
-    weights = rollback_weights(spec, began.weights)
+    weights = rollback_weights(spec, began)
     live = _live(session, spec)  # read again: the walk wrote since (a write clears the read memo)
     session.run(plan_rollback(spec, live, weights), live.route_id)
     back = ", ".join(f"{version}={percent}%" for version, percent in weights.items())

@@ -45,7 +45,7 @@ def analysis(url: str, deployed: Deployed, **limits: Any) -> canary.Analysis:
 
 
 @pytest.mark.parametrize("kind", GATEWAYS)
-def test_a_healthy_canary_passes_every_step_and_reaches_its_target(
+def test_a_healthy_canary_passes_every_step_and_reaches_all_the_traffic(
     launch, kind: str, prometheus: Prometheus, tmp_path: Path
 ) -> None:
     deployed = launch(kind, canary_replicas=1)
@@ -53,13 +53,15 @@ def test_a_healthy_canary_passes_every_step_and_reaches_its_target(
     lines: list[str] = []
     with LoadRun(deployed.url, rate=RATE, out=tmp_path / "load.jsonl", requests=20_000, seconds=180) as load:
         deployed.release.split = {
-            "canary_weight": 50, "steps": STEPS, "analysis": analysis(prometheus.url, deployed)
+            "canary_weight": 100,
+            "steps": [*STEPS, canary.Step(weight=50, pause_seconds=3)],
+            "analysis": analysis(prometheus.url, deployed),
         }
         deployed.stack.up(on_output=lines.append)
-        deployed.gateway.wait_for_weights(deployed.path, {"v1": 50, "v2": 50})
+        deployed.gateway.wait_for_weights(deployed.path, {"v2": 100})
     assert_all_served(load.summary(), load.records, {"v1", "v2"})
     shown = "\n".join(lines)
-    for percent in (10, 25, 50):
+    for percent in (10, 25, 50, 100):
         assert f"analysis of version v2 at {percent}% passed: error-rate 0, 0 (max 0.05)" in shown, shown
 
 

@@ -447,12 +447,12 @@ def interrupted_up(story: Story, step: Step, point: KillPoint) -> None:
     point.landed(story, step)
 
 
-def fresh_up(stack: Any, backend: Path) -> None:
+def fresh_up(stack: Any, backend: Path, on_output: Callable[[str], None] = lambda _line: None) -> None:
     """`pulumi up` again, as the person whose run was killed would; a killed CLI leaves its lock, and
     may leave its checkpoint unreadable (see ``repair_torn_checkpoint``)."""
     for _attempt in range(3):
         try:
-            stack.up(**QUIET)
+            stack.up(on_output=on_output)
             return
         except ConcurrentUpdateError:
             stack.cancel()
@@ -460,7 +460,7 @@ def fresh_up(stack: Any, backend: Path) -> None:
             if TORN_CHECKPOINT not in str(error):
                 raise
             repair_torn_checkpoint(backend)
-    stack.up(**QUIET)
+    stack.up(on_output=on_output)
 
 
 def repair_torn_checkpoint(backend: Path) -> None:

@@ -114,9 +114,12 @@ def test_a_rollout_killed_during_a_hold_fails_no_request_and_the_next_up_finishe
         time.sleep(2)
         deployed.gateway.wait_for_weights(deployed.path, {"v1": 90, "v2": 10}, timeout=5)
         began = time.monotonic()
-        fresh_up(deployed.stack, pulumi_root / "backend")
+        lines: list[str] = []
+        fresh_up(deployed.stack, pulumi_root / "backend", on_output=lines.append)
         resumed = time.monotonic() - began
         deployed.gateway.wait_for_weights(deployed.path, {"v1": 50, "v2": 50})
     assert_all_served(load.summary(), load.records, {"v1", "v2"})
     assert resumed >= 20, f"the fresh up took {resumed:.0f}s: it did not hold the 10% step again"
+    said = "the route stands at the 10% step, where an earlier `up` stopped before its hold or analysis ended"
+    assert said in "\n".join(lines), lines
     assert set(deployed.stack.preview(**QUIET).change_summary) == {"same"}

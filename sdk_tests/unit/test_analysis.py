@@ -3,12 +3,21 @@ and how an instant query's answer becomes one number."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from pulumi_canary.drivers.analysis import one_number
-from pulumi_canary.model import Analyze, SetWeights, check_split, plan_rollback, plan_split, rollback_weights
+from pulumi_canary.model import (
+    Analyze,
+    RolloutRecord,
+    SetWeights,
+    check_split,
+    plan_rollback,
+    plan_split,
+    rollback_weights,
+)
 from pulumi_canary.model.analysis import MetricSpec, MetricTally, render_query
 
 from .factories import split, split_props
@@ -41,9 +50,12 @@ def test_a_fall_and_an_unchanged_split_measure_nothing() -> None:
 
 def test_a_rollback_goes_back_to_where_the_update_began_or_to_stable_when_it_resumed_a_walk() -> None:
     spec = analysed(50)
-    assert rollback_weights(spec, {"v1": 95, "v2": 5}) == {"v1": 95, "v2": 5}, "5% was there before"
-    assert rollback_weights(spec, {"v1": 90, "v2": 10}) == {"v1": 100, "v2": 0}, "10% is a step: resumed"
-    assert rollback_weights(spec, {}) == {"v1": 100, "v2": 0}
+    assert rollback_weights(spec, live(weights={"v1": 95, "v2": 5})) == {"v1": 95, "v2": 5}, "was there"
+    at_step = live(weights={"v1": 90, "v2": 10})
+    assert rollback_weights(spec, at_step) == {"v1": 100, "v2": 0}, "10% is a step: resumed"
+    ended_there = RolloutRecord("succeeded", "v2", 10, 10, 0, "", "t")
+    assert rollback_weights(spec, replace(at_step, rollout=ended_there)) == {"v1": 90, "v2": 10}, "ended"
+    assert rollback_weights(spec, live(weights={})) == {"v1": 100, "v2": 0}
 
 
 def test_the_rollback_is_one_move_back_to_where_the_update_began() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -31,6 +32,7 @@ from pulumi_canary.model import (
     Drain,
     LiveDeployment,
     LiveRoute,
+    Pause,
     RolloutRecord,
     RouteSnapshot,
     ScaleCanary,
@@ -41,6 +43,7 @@ from pulumi_canary.model import (
     plan_rollback,
     plan_split,
     plan_update_policy,
+    resumes_walk,
 )
 from rig.webhook import WebhookGate
 
@@ -300,3 +303,18 @@ def test_the_policy_keeps_the_replicas_the_split_gave_its_canary() -> None:
         step for step in plan_update_policy(spec, new_image, state) if isinstance(step, ApplyCanaryDeployment)
     ]
     assert apply.deployment.replicas == 3 and apply.deployment.image == "demo:2.1"
+
+
+# ---- where a walk resumes ---------------------------------------------------------------------------
+
+
+def test_a_walk_that_stands_at_a_step_resumes_there_unless_a_rollout_ended_there() -> None:
+    held = split(weights=None, canary_weight=50, steps=[{"weight": 10, "pause_seconds": 5}, {"weight": 25}])
+    at_10 = live(weights={"v1": 90, "v2": 10})
+    assert resumes_walk(held, at_10)
+    assert Pause("v2", 10, 5) in plan_split(held, at_10), "its hold may have been cut short: again"
+    ended = replace(at_10, rollout=RolloutRecord("succeeded", "v2", 10, 10, 0, "", "t"))
+    assert not resumes_walk(held, ended)
+    assert Pause("v2", 10, 5) not in plan_split(held, ended), "a rollout ended there: walk on"
+    assert not resumes_walk(held, live(weights={"v1": 95, "v2": 5})), "5% is no step"
+    assert not resumes_walk(gated(10), at_10), "nothing to walk"
