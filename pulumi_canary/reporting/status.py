@@ -52,7 +52,15 @@ def table(rows: list[VersionStatus]) -> str:
         "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True))
         for line in [headers, *cells]
     ]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    details = [f"{r.policy}: {rollout_line(r.rollout)}" for r in rows if r.rollout]
+    return "\n".join(line.rstrip() for line in [*lines, *([""] if details else []), *details]) + "\n"
+
+
+def rollout_line(record: dict[str, Any]) -> str:
+    """The whole of a rollout record in one line: when, the retry, and the last analysis or verdict."""
+    where = f"{record['status']} at {record['percent']}% (target {record['target']}%) at {record['at']}"
+    detail = record["detail"] or "no detail kept"
+    return f"last rollout of {record['canary_version']} {where}, retry {record['retry']}: {detail}"
 
 
 def as_json(rows: list[VersionStatus]) -> str:

@@ -70,6 +70,10 @@ def _roll_back(
     live = _live(session, spec)  # read again: the walk wrote since (a write clears the read memo)
     session.run(plan_rollback(spec, live, weights), live.route_id)
     back = ", ".join(f"{version}={percent}%" for version, percent in weights.items())
+    if resumes_walk(spec, began):
+        back += " (all to stable: this `up` resumed a walk an earlier one began, from weights not kept)"
+    else:
+        back += ", where the rollout began"
     record = _record(spec, "failed", failure.percent, failure.verdict)
     retry = f"set retry={spec.retry + 1} on the TrafficSplit and `pulumi up` to walk the steps anew"
     try:
@@ -80,7 +84,7 @@ def _roll_back(
     raise type(failure)(
         failure.version,
         failure.percent,
-        f"{failure.verdict}. The route went back to {back}, where the rollout began. Fix the canary, then "
+        f"{failure.verdict}. The route went back to {back}. Fix the canary, then "
         f"{retry}; or lower the canary's weight",
     ) from None
 

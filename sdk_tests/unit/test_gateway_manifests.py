@@ -15,6 +15,7 @@ import pytest
 from pulumi_canary.drivers import gateway_api as gw
 from pulumi_canary.drivers import istio, kube
 from pulumi_canary.drivers import k8s_routes as kr
+from pulumi_canary.drivers.k8s_routes.marks import ROLLOUT_ANNOTATION
 from pulumi_canary.errors import Failure, PreconditionError
 from pulumi_canary.model import (
     GatewayApiSpec,
@@ -195,13 +196,22 @@ def test_the_release_patch_drops_our_marks_and_hands_the_list_back() -> None:
     route_object = {
         "metadata": {
             "resourceVersion": "7",
-            "annotations": {kr.OWNER_ANNOTATION: OWNER, kr.ORIGINAL_ANNOTATION: "{}", "note": "kept"},
+            "annotations": {
+                kr.OWNER_ANNOTATION: OWNER,
+                kr.ORIGINAL_ANNOTATION: "{}",
+                ROLLOUT_ANNOTATION: "{}",
+                "note": "kept",
+            },
             "managedFields": kr.take_over([HELM], "rules", "v1"),
         }
     }
     patch = kr.release_patch(route_object, "rules", kr.claimants([HELM], "rules"))
     assert patch[0]["op"] == "test"
-    assert [op["op"] for op in patch[1:3]] == ["remove", "remove"]
+    assert [(op["op"], op["path"]) for op in patch[1:4]] == [
+        ("remove", "/metadata/annotations/pulumi-canary.io~1owner"),
+        ("remove", "/metadata/annotations/pulumi-canary.io~1original"),
+        ("remove", "/metadata/annotations/pulumi-canary.io~1rollout"),
+    ]
     assert patch[-1]["value"] == [HELM]
 
 

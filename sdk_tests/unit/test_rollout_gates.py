@@ -245,6 +245,10 @@ def test_status_shows_where_the_last_rollout_ended_on_the_canary_row() -> None:
     lines = table([stable, canary]).splitlines()
     assert lines[0].split()[-1] == "ROLLOUT" and lines[1].split()[-1] == "-"
     assert lines[2].endswith("failed at 10% (target 50%, retry 0)"), lines
+    assert lines[-1] == (
+        "demo: last rollout of v2 failed at 10% (target 50%) at t, retry 0: "
+        "metric error-rate measured 0.4 > max 0.05"
+    ), lines
     assert '"status": "failed"' in as_json([canary])
 
 
