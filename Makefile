@@ -41,5 +41,7 @@ cluster: setup
 rig: setup
 	$(IN_NETNS) $(VENV_PYTHON) -m rig.serve
 
+# The peer (pulumi-kubernetes) needs its plugin; the time to traffic needs the data plane's namespace.
 bench: setup
-	$(VENV_PYTHON) -m bench.run
+	$(VENV_PYTHON) -m rig.tools --with pulumi-kubernetes
+	$(IN_NETNS) $(VENV_PYTHON) -m bench.run

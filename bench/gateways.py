@@ -29,6 +29,10 @@ class BenchedGateway:
     """The fewest API calls one weight change can make, by call (as ``bench.run.count_calls`` names them)."""
     objects_floor: bool = False
     """Whether ``bench.objects_only`` (the floor plus the objects alone) is measured for it."""
+    route_read: str = ""
+    """The call that reads a route (as ``bench.run.count_calls`` names it): a refresh makes one a route."""
+    up_budget: float = 1.3
+    """The most its ``up`` at the largest N may take, as a ratio to the floor's."""
 
 
 def _mse(endpoint: str) -> Any:
@@ -57,6 +61,8 @@ BENCHED: dict[str, BenchedGateway] = {
             "UpdateGatewayRoute": 1,
             "ApplyGatewayRoute": 1,
         },
+        route_read="GetGatewayRouteDetail",
+        up_budget=1.2,
     ),
     "gateway_api": BenchedGateway(
         kind="gateway_api",
@@ -73,6 +79,7 @@ BENCHED: dict[str, BenchedGateway] = {
             "k8s patch httproutes": 1,
         },
         objects_floor=True,
+        route_read="k8s get httproutes",
     ),
 }
 

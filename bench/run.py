@@ -55,7 +55,7 @@ CREDENTIALS_ENV = {
     "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
 }
 QUIET: dict[str, Any] = {"on_output": lambda _line: None}
-BUDGET = {"ratio": 1.3, "import_seconds": 0.15, "state_bytes": 2048}
+BUDGET = {"ratio": 1.3, "import_seconds": 0.15, "state_bytes": 2048, "change_ratio": 1.1}
 
 
 @dataclass
@@ -118,9 +118,14 @@ def canary_program(
     return program
 
 
-def floor_program(count: int, objects: bool = False) -> Callable[[], None]:
+def floor_program(
+    count: int, objects: bool = False, weights: dict[int, int] | None = None
+) -> Callable[[], None]:
     """2N no-op resources whose properties mirror a policy's and a split's, value for value; with
-    ``objects``, the policies' stand-ins write the Gateway API objects (see ``bench.objects_only``)."""
+    ``objects``, the policies' stand-ins write the Gateway API objects (see ``bench.objects_only``).
+    ``weights`` (read when the program runs) sets a split stand-in's ``canary_weight``, as in
+    ``canary_program``: the floor of one weight change."""
+    weights = {} if weights is None else weights
 
     def program() -> None:
         from bench.noop import Noop
@@ -163,7 +168,7 @@ def floor_program(count: int, objects: bool = False) -> Callable[[], None]:
                     "policy": f"bench/floor/p{index}",
                     "route_id": f"r{index}",
                     "weights": None,
-                    "canary_weight": 0,
+                    "canary_weight": weights.get(index, 0),
                     "readiness_timeout_seconds": None,
                     "allow_unready": None,
                     "live_weights": None,
@@ -336,6 +341,8 @@ class ScaleSamples:
     floor_preview: Samples = field(default_factory=Samples)
     floor_up: Samples = field(default_factory=Samples)
     floor_up_cpu: Samples = field(default_factory=Samples)
+    floor_refresh: Samples = field(default_factory=Samples)
+    floor_change: Samples = field(default_factory=Samples)
     objects_up: Samples = field(default_factory=Samples)
     refresh: Samples = field(default_factory=Samples)
     change: Samples = field(default_factory=Samples)
@@ -365,13 +372,24 @@ def measure_floor(
 ) -> None:
     """The no-op floor (and, where it applies, the floor plus the objects alone) for N pairs."""
     env = stack_env(rig.cluster)
+    weights: dict[int, int] = {}
     floor = workspace.inline_stack(
-        rig.work / f"floor-{gateway.kind}-{count}-{attempt}", "bench", "floor", floor_program(count), env
+        rig.work / f"floor-{gateway.kind}-{count}-{attempt}",
+        "bench",
+        "floor",
+        floor_program(count, weights=weights),
+        env,
     )
     with timed(samples.floor_preview):
         floor.preview(**QUIET)
     with timed(samples.floor_up, samples.floor_up_cpu):
         floor.up(**QUIET)
+    if detailed:
+        with timed(samples.floor_refresh):
+            floor.refresh(**QUIET)
+        weights[0] = 10 + attempt  # the same one-resource change as the canary stack's
+        with timed(samples.floor_change):
+            floor.up(**QUIET)
     if detailed and attempt == 0:
         floor_resources = [
             r for r in (floor.export_stack().deployment or {})["resources"] if r["type"].endswith(":Noop")
@@ -445,12 +463,27 @@ def report_scale(
     if not detailed:
         return
     calls = samples.calls
-    figures.rows.append((f"{label}: refresh, N={count}", samples.refresh.summary(), "", ""))
-    figures.rows.append(
-        (f"{label}: one weight change in a stack of N={count}", samples.change.summary(), "", "")
+    figures.compare(f"{label}: refresh, N={count}", samples.refresh, samples.floor_refresh)
+    ratio_change = figures.compare(
+        f"{label}: one weight change in a stack of N={count}", samples.change, samples.floor_change
+    )
+    figures.checks.append(
+        (
+            f"{label} one weight change at N={count} <= {BUDGET['change_ratio']} x the floor's",
+            ratio_change <= BUDGET["change_ratio"],
+            f"{ratio_change:.2f}",
+        )
     )
     figures.notes.append(f"{label}: API calls for one weight change in N={count}: {format_calls(calls)}")
     figures.notes.append(f"{label}: API calls for refresh, N={count}: {format_calls(samples.refresh_calls)}")
+    route_reads = samples.refresh_calls.get(gateway.route_read, 0)
+    figures.checks.append(
+        (
+            f"{label} refresh reads each route once",
+            route_reads == count,
+            f"{route_reads} {gateway.route_read} for {count} routes",
+        )
+    )
     minimum = sum(gateway.minimum_calls.values())
     figures.checks.append(
         (
@@ -459,14 +492,12 @@ def report_scale(
             f"{sum(calls.values())} calls, minimum {minimum}",
         )
     )
-    for what, ratio in (("preview", ratio_preview), ("up", ratio_up)):
-        figures.checks.append(
-            (
-                f"{label} {what} ratio at N={count} <= {BUDGET['ratio']}",
-                ratio <= BUDGET["ratio"],
-                f"{ratio:.2f}",
-            )
-        )
+    for what, ratio, budget in (
+        ("preview", ratio_preview, BUDGET["ratio"]),
+        ("up", ratio_up, gateway.up_budget),
+    ):
+        item = f"{label} {what} ratio at N={count} <= {budget}"
+        figures.checks.append((item, ratio <= budget, f"{ratio:.2f}"))
 
 
 def counted_run(

@@ -25,7 +25,7 @@ from pulumi.dynamic import (
 from ..state_keys import OWNER_KEY
 from . import stack_config
 from .refusals import refusals_without_traceback
-from .serial import one_at_a_time
+from .serial import taking_turns
 
 if TYPE_CHECKING:
     from ..errors import Failure
@@ -99,8 +99,6 @@ class CanaryPolicyProvider(ResourceProvider):
             owner if isinstance(owner, str) else None,
             stack_config.current(),
             is_unknown,
-            # Validation runs side by side; only the questions to the cluster take turns, as operations do.
-            live_checks=one_at_a_time(checks.live_failures),
         )
         return CheckResult(news, check_failures(failures))
 
@@ -110,7 +108,7 @@ class CanaryPolicyProvider(ResourceProvider):
         fields = CanaryPolicySpec.model_fields
         return diff_result(diff_policy(declared_inputs(olds, fields), declared_inputs(news, fields)))
 
-    @one_at_a_time
+    @taking_turns
     def create(self, props: dict[str, Any]) -> CreateResult:
         from ..usecases.policy import create_policy
 
@@ -118,7 +116,7 @@ class CanaryPolicyProvider(ResourceProvider):
         state = create_policy(spec, owner, stack_config.current())
         return CreateResult(id_=state.route_id or owner, outs=_policy_outputs(spec, state))
 
-    @one_at_a_time
+    @taking_turns
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         from ..usecases.policy import update_policy
 
@@ -127,7 +125,7 @@ class CanaryPolicyProvider(ResourceProvider):
         state = update_policy(_policy_spec(olds), new, stored, stack_config.current())
         return UpdateResult(outs=_policy_outputs(new, state))
 
-    @one_at_a_time
+    @taking_turns
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         from ..usecases.policy import delete_policy
 
@@ -135,7 +133,7 @@ class CanaryPolicyProvider(ResourceProvider):
             _policy_spec(props), _stored_state(props, str(props[OWNER_KEY])), stack_config.current()
         )
 
-    @one_at_a_time
+    @taking_turns
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         from ..usecases.policy import read_policy
 
@@ -205,23 +203,23 @@ class TrafficSplitProvider(ResourceProvider):
         fields = TrafficSplitSpec.model_fields
         return diff_result(diff_split(declared_inputs(olds, fields), declared_inputs(news, fields)))
 
-    @one_at_a_time
+    @taking_turns
     def create(self, props: dict[str, Any]) -> CreateResult:
         spec = _split_spec(props)
         outs = _apply(spec, str(props[OWNER_KEY])) | _declared_record(props)
         return CreateResult(id_=f"{spec.policy}/split", outs=outs)
 
-    @one_at_a_time
+    @taking_turns
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(outs=_apply(_split_spec(news), str(news[OWNER_KEY])) | _declared_record(news))
 
-    @one_at_a_time
+    @taking_turns
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         from ..usecases.split import delete_split
 
         delete_split(_split_spec(props), str(props[OWNER_KEY]), stack_config.current())
 
-    @one_at_a_time
+    @taking_turns
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         from ..usecases.split import drifted_inputs, read_split
 

@@ -95,7 +95,13 @@ def read_live(
     readiness: bool = True,
 ) -> LiveRoute:
     """The gateway's view, plus the canary Deployments this owner has for ``versions``."""
-    live = gateway.live(match, route_id, readiness=readiness)
+    return with_deployments(gateway.live(match, route_id, readiness=readiness), workloads, target, versions)
+
+
+def with_deployments(
+    live: LiveRoute, workloads: Workloads | None, target: ServiceTarget, versions: Iterable[str]
+) -> LiveRoute:
+    """``live`` plus the canary Deployments this owner has for ``versions`` (none without ``workloads``)."""
     if workloads is None:
         return live
     deployments: dict[str, LiveDeployment] = {}

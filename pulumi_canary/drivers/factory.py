@@ -22,7 +22,7 @@ from ..model import (
     gateway_model,
 )
 from .context import DriverContext
-from .executor import Executor, GatewayDriver, Outcome, read_live
+from .executor import Executor, GatewayDriver, Outcome, read_live, with_deployments
 from .workloads import ServiceTarget, Workloads
 
 VersionedSpec = CanaryPolicySpec | TrafficSplitSpec
@@ -59,6 +59,13 @@ class Session:
         """The live route; with the canary Deployments of ``versions`` when the policy owns any."""
         workloads = self.workloads if owns_deployments else None
         return read_live(self.gateway, workloads, self.target, match, route_id, versions, readiness=readiness)
+
+    def with_deployments(
+        self, live: LiveRoute, versions: Iterable[str], *, owns_deployments: bool
+    ) -> LiveRoute:
+        """``live`` (read already) plus the canary Deployments of ``versions`` when the policy owns any."""
+        workloads = self.workloads if owns_deployments else None
+        return with_deployments(live, workloads, self.target, versions)
 
     def run(
         self,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ T = TypeVar("T")
 FIELD_MANAGER = "pulumi-canary"
 _CONFLICT_MANAGER = re.compile(r'conflicts? with "([^"]+)"')
 
+
+_priming = threading.Lock()
 
 # The kubelet mounts a pod's service account here (lightkube's default too); tests point it elsewhere.
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -81,6 +84,7 @@ class KubeAccess:
         TLS handshake, more than the calls most operations make."""
         from lightkube.core.exceptions import ConfigError
 
+        prime_decoders()
         if self.service_account is not None:
             return self._service_account_client()
         where = self.path or "the Pulumi config key kubernetes:kubeconfig"
@@ -117,6 +121,29 @@ class KubeAccess:
 def in_cluster() -> bool:
     """In a pod with a service account token mounted (``automountServiceAccountToken`` not false)."""
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and (Path(SERVICE_ACCOUNT_DIR) / "token").is_file()
+
+
+def prime_decoders() -> None:
+    """Build lightkube's decoders for every kind the drivers read, once per process, before any
+    operation uses them. lightkube makes a list type per kind on first use, and msgspec fills in a
+    type's decoding info on first use too: with two threads doing that at once, the provider died of a
+    segmentation fault (the first ``pulumi destroy`` of 50 Gateway API pairs). Custom resources decode
+    as plain dicts and need nothing built."""
+    with _priming:
+        _build_decoders()
+
+
+@functools.cache
+def _build_decoders() -> None:
+    import msgspec
+    from lightkube.core.decoders import decode_list, decode_status
+    from lightkube.resources.apps_v1 import Deployment
+    from lightkube.resources.core_v1 import Pod, Service
+
+    for kind in (Pod, Service, Deployment):
+        msgspec.json.Decoder(kind)  # builds the decoding info of the kind and of every type inside it
+        decode_list(b'{"items": []}', kind)
+    decode_status(b"{}")
 
 
 @functools.lru_cache(maxsize=4)

@@ -1,4 +1,5 @@
-"""Reads answered again from memory within one operation, until a write that may change them.
+"""Reads answered again from memory: within one operation until a write that may change them
+(``ReadMemo``), and once across two operations of one command (``HandOff``).
 
 A driver lives for one provider operation. Its plan was made from what it read at the start, so asking
 the API the same question again before writing anything only costs round trips (and, on MSE, API quota).
@@ -8,6 +9,8 @@ Polls that wait for something to change ask with ``fresh=True``.
 from __future__ import annotations
 
 import pickle
+import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import TypeVar, cast
 
@@ -33,3 +36,49 @@ class ReadMemo:
     def forget(self, keep: Callable[[Key], bool] = lambda _key: False) -> None:
         """Drop the answers a write may have changed (all of them unless ``keep`` says otherwise)."""
         self._answers = {key: answer for key, answer in self._answers.items() if keep(key)}
+
+
+class HandOff:
+    """An answer one operation read, handed to the next operation that asks the same question, once,
+    within ``window_seconds``; then it is gone, and the question goes to the API again.
+
+    For reads that two resources make in one ``pulumi refresh``: a provider process lives for one
+    command, and the engine reads every resource of the stack one after the other.
+    """
+
+    def __init__(self, window_seconds: float) -> None:
+        self._window = window_seconds
+        self._guard = threading.Lock()
+        self._answers: dict[Hashable, tuple[float, object]] = {}
+
+    def read(self, key: Hashable, fetch: Callable[[], T]) -> T:
+        """The answer an earlier ``read`` of ``key`` handed on, else ``fetch()``'s (handed on in turn)."""
+        now = time.monotonic()
+        with self._guard:
+            kept = self._answers.pop(key, None)
+            self._answers = {k: v for k, v in self._answers.items() if now - v[0] < self._window}
+        if kept is not None and now - kept[0] < self._window:
+            return cast(T, kept[1])  # stored by this method from a fetch of the same key
+        answer = fetch()
+        with self._guard:
+            self._answers[key] = (time.monotonic(), answer)
+        return answer
+
+
+class Sightings:
+    """Things an operation found that stay found for ``window_seconds``, for any operation of the
+    process to rely on: what only the preview's advice rests on, never what a write does."""
+
+    def __init__(self, window_seconds: float) -> None:
+        self._window = window_seconds
+        self._guard = threading.Lock()
+        self._seen: dict[Hashable, float] = {}
+
+    def saw(self, key: Hashable) -> None:
+        with self._guard:
+            self._seen[key] = time.monotonic()
+
+    def recently_seen(self, key: Hashable) -> bool:
+        with self._guard:
+            seen = self._seen.get(key)
+        return seen is not None and time.monotonic() - seen < self._window

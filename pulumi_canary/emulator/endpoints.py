@@ -244,7 +244,7 @@ class WatchedEndpoints:
             (Pod, self._replace_pods, self._put_pod, self._drop_pod),
         )
         # Both lists come first, one after the other: lightkube's decoders must not see their first use
-        # from two threads at once (see adapter/serial.py).
+        # from two threads at once (see drivers/kube.py, prime_decoders).
         versions = [self._relist(resource, replace) for resource, replace, _, _ in kinds]
         for (resource, replace, put, drop), version in zip(kinds, versions, strict=True):
             threading.Thread(

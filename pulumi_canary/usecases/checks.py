@@ -15,11 +15,12 @@ kubeconfig is not silenced.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ..drivers.context import DriverContext
 from ..drivers.factory import gateway_driver
+from ..drivers.memo import Sightings
 from ..drivers.workloads import ServiceTarget
 from ..errors import CanaryError, ConfigurationError, Failure
 from ..model import (
@@ -32,9 +33,9 @@ from ..model import (
     second_deployment_reason,
 )
 
-__all__ = ["LIVE_CHECKED", "LiveChecks", "check_policy_inputs", "check_split_inputs", "live_failures"]
+__all__ = ["LIVE_CHECKED", "check_policy_inputs", "check_split_inputs", "live_failures"]
 
-LiveChecks = Callable[[CanaryPolicySpec, str, Mapping[str, str]], list[Failure]]
+_FOUND_GATEWAYS = Sightings(window_seconds=60.0)
 
 LIVE_CHECKED = ("gateway", "service", "label_key", "stable_version", "canary_version", "canary_deployment")
 """The inputs the live checks look at: an unchanged policy costs no API call."""
@@ -46,14 +47,13 @@ def check_policy_inputs(
     owner: str | None,
     config: Mapping[str, str],
     is_unknown: IsUnknown,
-    live_checks: LiveChecks | None = None,
 ) -> list[Failure]:
-    """Every problem of the inputs; then, for complete valid inputs whose live questions changed,
-    ``live_checks`` (``live_failures`` unless the caller wraps it, e.g. to take turns)."""
+    """Every problem of the inputs; then, for complete valid inputs whose live questions changed, the
+    live checks. They only read, so they need no turn of the route (``adapter.serial``)."""
     failures = list(check_policy(news, is_unknown=is_unknown))
     if failures or owner is None or has_unknown(news, is_unknown) or not _live_question_changed(olds, news):
         return failures
-    return (live_checks or live_failures)(parse_policy(news), owner, config)
+    return live_failures(parse_policy(news), owner, config)
 
 
 def check_split_inputs(news: Mapping[str, Any], is_unknown: IsUnknown) -> list[Failure]:
@@ -67,6 +67,11 @@ def live_failures(spec: CanaryPolicySpec, owner: str, config: Mapping[str, str])
 
 
 def _gateway_failures(spec: CanaryPolicySpec, context: DriverContext) -> list[Failure]:
+    # The engine checks one resource at a time, and a stack's policies mostly share one gateway: asking
+    # once a minute whether it exists keeps 200 round trips off the path of a large preview.
+    gateway = spec.gateway.model_dump_json()
+    if _FOUND_GATEWAYS.recently_seen(gateway):
+        return []
     try:
         missing = gateway_driver(spec, context).missing_gateways()
     except CanaryError:
@@ -74,6 +79,8 @@ def _gateway_failures(spec: CanaryPolicySpec, context: DriverContext) -> list[Fa
         # set: a preview in a pull request may run without them, and the pod checks need none. A broken
         # kubeconfig is still reported, by the pod checks, which read the same one.
         return []
+    if not missing:
+        _FOUND_GATEWAYS.saw(gateway)
     return [Failure(f"gateway.{field}", reason) for field, reason in missing]
 
 

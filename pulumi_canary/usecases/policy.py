@@ -16,6 +16,7 @@ from ..model import (
     version_object_name,
     weights_after,
 )
+from .refresh import refreshed_route
 
 __all__ = ["PolicyState", "create_policy", "delete_policy", "read_policy", "update_policy"]
 
@@ -63,8 +64,13 @@ def read_policy(
     spec: CanaryPolicySpec, owner: str, route_id: str | None, config: Mapping[str, str], *, readiness: bool
 ) -> LiveRoute:
     """The live route of the policy (``route_id`` None when it is gone). ``readiness=False`` skips
-    counting ready pods (a refresh reports weights and versions only; counting costs a list of pods)."""
-    return _live(open_session(spec, config, owner), spec, route_id, readiness=readiness)
+    counting ready pods (a refresh reports weights and versions only; counting costs a list of pods), and
+    takes the route its split read in the same refresh, if it read first."""
+    session = open_session(spec, config, owner)
+    if readiness:
+        return _live(session, spec, route_id)
+    live = refreshed_route(session, spec, route_id)
+    return session.with_deployments(live, spec.versions, owns_deployments=spec.canary_deployment is not None)
 
 
 def _live(

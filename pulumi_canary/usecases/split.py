@@ -22,6 +22,7 @@ from ..model import (
     weights_after,
 )
 from ..model.rollout import MAX_DETAIL, RolloutStatus
+from .refresh import refreshed_route
 
 __all__ = ["SplitState", "apply_split", "delete_split", "drifted_inputs", "read_split"]
 
@@ -110,8 +111,9 @@ def delete_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) 
 
 
 def read_split(spec: TrafficSplitSpec, owner: str, config: Mapping[str, str]) -> SplitState | None:
-    """The route's weights and last rollout now, or None when the route is gone."""
-    live = _live(open_session(spec, config, owner), spec)
+    """The route's weights and last rollout now, or None when the route is gone (the route its policy
+    read in the same refresh, if it read first)."""
+    live = refreshed_route(open_session(spec, config, owner), spec, spec.route_id)
     return None if live.route_id is None else SplitState(dict(live.weights), live.rollout)
 
 
