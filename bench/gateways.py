@@ -33,6 +33,8 @@ class BenchedGateway:
     """The call that reads a route (as ``bench.run.count_calls`` names it): a refresh makes one a route."""
     up_budget: float = 1.3
     """The most its ``up`` at the largest N may take, as a ratio to the floor's."""
+    peer: bool = False
+    """Whether the same release managed with pulumi-kubernetes (``bench.peer``) is measured beside it."""
 
 
 def _mse(endpoint: str) -> Any:
@@ -80,6 +82,7 @@ BENCHED: dict[str, BenchedGateway] = {
         },
         objects_floor=True,
         route_read="k8s get httproutes",
+        peer=True,
     ),
 }
 

@@ -23,7 +23,7 @@ PREFIX = "objects-only"
 def manifests(props: dict[str, Any]) -> list[dict[str, Any]]:
     """What a Gateway API policy with the stand-in's properties would write, from the same builders."""
     from bench.gateways import GATEWAY_API_GATEWAY
-    from bench.run import service_manifests
+    from bench.stage import service_manifests
     from pulumi_canary.drivers import gateway_api
     from pulumi_canary.model import GatewayApiSpec, RouteMatchSpec
 

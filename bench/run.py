@@ -17,270 +17,49 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.gateways import GATEWAY_API_GATEWAY, GATEWAY_ID, NAMESPACE, BenchedGateway, benched
+from bench.gateways import BenchedGateway, benched
+from bench.measure import QUIET, Samples, timed
+from bench.peer import PeerSamples, measure_peer
+from bench.stage import (
+    EmulatorProcess,
+    apply_manifest,
+    canary_program,
+    counted,
+    deploy_services,
+    floor_program,
+    service_manifests,
+    stack_env,
+    wait_ready,
+)
+from bench.traffic import CANARY, FLOOR, TrafficResults, figure_label, measure_time_to_traffic
 from pulumi_canary.state_keys import POLICY_TYPE, SPLIT_TYPE
 from rig import tools, workspace
-from rig.cluster import (
-    LocalCluster,
-    Process,
-    apply_gateways,
-    free_port,
-    gateway_api_gateway,
-    http_ok,
-    spawn_logged,
-    stop_process,
-    wait_until,
-)
+from rig.cluster import LocalCluster
 
 ROOT = tools.ROOT
-ACCESS_KEY_ID, ACCESS_KEY_SECRET = "LTAI-bench", "bench-secret-not-a-real-key"
-CREDENTIALS_ENV = {
-    "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
-    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+BUDGET = {
+    "ratio": 1.3,
+    "import_seconds": 0.15,
+    "state_bytes": 2048,
+    "change_ratio": 1.1,
+    "peer": 1.0,
+    "traffic_margin_seconds": 0.5,
 }
-QUIET: dict[str, Any] = {"on_output": lambda _line: None}
-BUDGET = {"ratio": 1.3, "import_seconds": 0.15, "state_bytes": 2048, "change_ratio": 1.1}
-
-
-@dataclass
-class Samples:
-    values: list[float] = field(default_factory=list)
-
-    def add(self, value: float) -> None:
-        self.values.append(value)
-
-    def summary(self, unit: str = "s") -> str:
-        if not self.values:
-            return "n/a"
-        low, mid, high = min(self.values), statistics.median(self.values), max(self.values)
-        return f"{low:.2f} / {mid:.2f} / {high:.2f} {unit}"
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.values) if self.values else float("nan")
-
-
-@contextmanager
-def timed(samples: Samples, cpu: Samples | None = None) -> Iterator[None]:
-    """Wall time into ``samples``; with ``cpu``, also the CPU time of the processes the block started
-    and waited for (the Pulumi CLI and, through it, the provider), but not of this process (the program
-    under the Automation API, the MSE emulator) nor of the cluster."""
-    started, children = time.perf_counter(), children_cpu_seconds()
-    yield
-    samples.add(time.perf_counter() - started)
-    if cpu is not None:
-        cpu.add(children_cpu_seconds() - children)
-
-
-def children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-# ---- programs -----------------------------------------------------------------------------------------
-
-
-def canary_program(
-    gateway: BenchedGateway, count: int, endpoint: str, weights: dict[int, int]
-) -> Callable[[], None]:
-    def program() -> None:
-        import pulumi_canary as canary
-
-        arguments = gateway.arguments(endpoint)
-        for index in range(count):
-            policy = canary.CanaryPolicy(
-                f"p{index}",
-                gateway=arguments,
-                service=canary.ServiceRef(name=f"svc-{index}", namespace=NAMESPACE, port=80),
-                route=canary.RouteMatch(path=f"/p{index}"),
-                label_key="version",
-                stable_version="v1",
-                canary_version="v2",
-            )
-            canary.TrafficSplit(f"s{index}", policy=policy, canary_weight=weights.get(index, 0))
-
-    return program
-
-
-def floor_program(
-    count: int, objects: bool = False, weights: dict[int, int] | None = None
-) -> Callable[[], None]:
-    """2N no-op resources whose properties mirror a policy's and a split's, value for value; with
-    ``objects``, the policies' stand-ins write the Gateway API objects (see ``bench.objects_only``).
-    ``weights`` (read when the program runs) sets a split stand-in's ``canary_weight``, as in
-    ``canary_program``: the floor of one weight change."""
-    weights = {} if weights is None else weights
-
-    def program() -> None:
-        from bench.noop import Noop
-        from bench.objects_only import ObjectsOnly
-
-        stand_in = ObjectsOnly if objects else Noop
-        for index in range(count):
-            shared = {
-                "gateway": {
-                    "kind": "mse",
-                    "gateway_id": GATEWAY_ID,
-                    "region": "cn-hangzhou",
-                    "endpoint": "x",
-                },
-                "service": {"name": f"svc-{index}", "namespace": NAMESPACE, "port": 80},
-                "route": {"path": f"/p{index}"},
-                "label_key": "version",
-                "stable_version": "v1",
-                "canary_version": "v2",
-                "__owner": f"bench/floor/p{index}",
-            }
-            stand_in(
-                f"p{index}",
-                {
-                    **shared,
-                    "canary_deployment": None,
-                    "readiness_timeout_seconds": None,
-                    "allow_unready": None,
-                    "owner": None,
-                    "route_id": None,
-                    "weights": None,
-                    "canary_deployment_name": None,
-                    "original_route": None,
-                },
-            )
-            stand_in(
-                f"s{index}",
-                {
-                    **shared,
-                    "policy": f"bench/floor/p{index}",
-                    "route_id": f"r{index}",
-                    "weights": None,
-                    "canary_weight": weights.get(index, 0),
-                    "readiness_timeout_seconds": None,
-                    "allow_unready": None,
-                    "live_weights": None,
-                },
-            )
-
-    return program
-
-
-# ---- the rig ------------------------------------------------------------------------------------------
-
-
-def deploy_services(kubeconfig: Path, count: int) -> None:
-    """N Services, each with a ready Deployment labelled version=v1 (one replica)."""
-    from lightkube import Client, KubeConfig, codecs
-    from lightkube.resources.apps_v1 import Deployment
-
-    client = Client(config=KubeConfig.from_file(kubeconfig), field_manager="bench")
-    apply_gateways(client, [gateway_api_gateway(NAMESPACE, GATEWAY_API_GATEWAY)])  # its namespace too
-    for index in range(count):
-        for manifest in service_manifests(f"svc-{index}", "v1"):
-            client.apply(codecs.from_dict(manifest))
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        ready = sum(
-            1 for d in client.list(Deployment, namespace=NAMESPACE) if d.status and d.status.readyReplicas
-        )
-        if ready >= count:
-            return
-        time.sleep(1)
-    raise RuntimeError(f"only {ready} of {count} bench Deployments became ready")
-
-
-def service_manifests(name: str, version: str) -> list[dict[str, Any]]:
-    labels = {"app": name, "version": version}
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": name, "namespace": NAMESPACE},
-            "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
-        },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": f"{name}-{version}", "namespace": NAMESPACE},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "app", "image": f"{name}:{version}"}]},
-                },
-            },
-        },
-    ]
-
-
-def wait_ready(kubeconfig: Path, name: str) -> None:
-    from lightkube import Client, KubeConfig
-    from lightkube.resources.apps_v1 import Deployment
-
-    client = Client(config=KubeConfig.from_file(kubeconfig))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status = client.get(Deployment, name, namespace=NAMESPACE).status
-        if status and status.readyReplicas:
-            return
-        time.sleep(0.5)
-    raise RuntimeError(f"{name} did not become ready")
-
-
-class EmulatorProcess:
-    """The MSE emulator in a process of its own, seeded with the bench's gateway and the cluster as its
-    service source. MSE is a remote service: run inside the bench's process, the emulator's threads would
-    take the GIL from the Automation API program, a cost the floor does not pay and no user pays."""
-
-    def __init__(self, kubeconfig: Path, workdir: Path) -> None:
-        self.kubeconfig = kubeconfig
-        self.workdir = workdir
-        self.port = 0
-        self.process: Process | None = None
-
-    @property
-    def endpoint(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def __enter__(self) -> EmulatorProcess:
-        self.port = free_port()
-        argv = [sys.executable, "-m", "pulumi_canary.emulator", "--port", str(self.port)]
-        argv += ["--seed-gateway", GATEWAY_ID, "--cluster-id", "c-bench"]
-        argv += ["--kubeconfig", str(self.kubeconfig)]
-        environment = os.environ | CREDENTIALS_ENV
-        self.process = spawn_logged("MSE emulator", argv, self.workdir / "emulator.log", environment)
-        wait_until(self.process, lambda: http_ok(self._control("health")), "the MSE emulator's health")
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self.process is not None:
-            stop_process(self.process.popen)
-
-    def actions(self) -> list[str]:
-        """The actions of the API calls logged since the last ``clear_requests``, in order."""
-        with urllib.request.urlopen(self._control("requests"), timeout=30) as response:
-            return [str(record["action"]) for record in json.load(response)["requests"]]
-
-    def clear_requests(self) -> None:
-        request = urllib.request.Request(self._control("requests"), method="DELETE")
-        urllib.request.urlopen(request, timeout=30).close()
-
-    def _control(self, path: str) -> str:
-        return f"http://{self.endpoint}/_emulator/{path}"
+AWAITING_PEER_MAX = 50
+"""The largest N the peer's default (awaiting) mode runs at: each of its Services waits 10 s for its
+Endpoints to settle, eight steps at a time, so N=200 would take about 50 x 10 s for the create alone."""
 
 
 # ---- measurements -------------------------------------------------------------------------------------
@@ -291,35 +70,13 @@ class Figures:
     rows: list[tuple[str, str, str, str]] = field(default_factory=list)  # figure, value, floor, ratio
     notes: list[str] = field(default_factory=list)
     checks: list[tuple[str, bool, str]] = field(default_factory=list)  # budget item, met, detail
+    # figure, pulumi-canary, pulumi-kubernetes with skipAwait, ratio, pulumi-kubernetes by default
+    peer_rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
 
     def compare(self, figure: str, measured: Samples, floor: Samples) -> float:
         ratio = measured.median / floor.median if floor.median else float("nan")
         self.rows.append((figure, measured.summary(), floor.summary(), f"{ratio:.2f}"))
         return ratio
-
-
-def stack_env(cluster: LocalCluster, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The stacks' environment. The timed runs reach the cluster as an identity the audit log leaves out:
-    logging a request costs the API server about 0.6 ms of CPU (1.4 ms for a plain GET without, 2.0 ms
-    with, measured here), a cost of counting that the floor does not pay. ``counted`` switches a stack to
-    the audited identity."""
-    return {
-        "KUBECONFIG": str(cluster.kubeconfig_path),
-        **CREDENTIALS_ENV,
-        **(extra or {}),
-    }
-
-
-@contextmanager
-def counted(stack: Any, cluster: LocalCluster) -> Iterator[None]:
-    """Within: the stack's provider reaches the cluster as the identity the audit log records."""
-    from pulumi.automation import ConfigValue
-
-    stack.set_config("kubernetes:kubeconfig", ConfigValue(str(cluster.client_kubeconfig_path)))
-    try:
-        yield
-    finally:
-        stack.remove_config("kubernetes:kubeconfig")
 
 
 @dataclass
@@ -349,6 +106,8 @@ class ScaleSamples:
     calls: dict[str, int] = field(default_factory=dict)
     refresh_calls: dict[str, int] = field(default_factory=dict)
     floor_entry: float = float("nan")
+    peer_fast: PeerSamples = field(default_factory=PeerSamples)
+    peer_default: PeerSamples = field(default_factory=PeerSamples)
 
 
 def measure_scale(
@@ -358,7 +117,39 @@ def measure_scale(
     for attempt in range(repeats):
         measure_floor(gateway, count, attempt, rig, samples, figures, detailed)
         measure_canary(gateway, count, attempt, rig, samples, figures, detailed)
+        if gateway.peer:
+            measure_peers(count, attempt, rig, samples)
     report_scale(gateway, count, samples, figures, detailed)
+    if gateway.peer:
+        report_peer(gateway, count, samples, figures, detailed)
+
+
+def measure_peers(count: int, attempt: int, rig: BenchRig, samples: ScaleSamples) -> None:
+    """The same release on pulumi-kubernetes: with skipAwait on each repeat, by default once."""
+    env = stack_env(rig.cluster)
+    measure_peer(count, attempt, rig.work, env, samples.peer_fast, skip_await=True, detailed=True)
+    if attempt == 0 and count <= AWAITING_PEER_MAX:
+        measure_peer(count, attempt, rig.work, env, samples.peer_default, skip_await=False, detailed=True)
+
+
+def report_peer(
+    gateway: BenchedGateway, count: int, samples: ScaleSamples, figures: Figures, detailed: bool
+) -> None:
+    """pulumi-canary next to pulumi-kubernetes, figure by figure; the budget at the largest N."""
+    fast, default = samples.peer_fast, samples.peer_default
+    for what, ours, theirs, awaiting in (
+        ("preview", samples.preview, fast.preview, default.preview),
+        ("up (create)", samples.up, fast.up, default.up),
+        ("one weight change", samples.change, fast.change, default.change),
+        ("refresh", samples.refresh, fast.refresh, default.refresh),
+    ):
+        ratio = ours.median / theirs.median if theirs.median else float("nan")
+        figure = f"{gateway.label} vs pulumi-kubernetes: {what}, N={count}"
+        awaited = awaiting.summary() if awaiting.values else f"not run (N > {AWAITING_PEER_MAX})"
+        figures.peer_rows.append((figure, ours.summary(), theirs.summary(), f"{ratio:.2f}", awaited))
+        if detailed:
+            item = f"{figure}: pulumi-canary <= {BUDGET['peer']} x skipAwait"
+            figures.checks.append((item, ratio <= BUDGET["peer"], f"{ratio:.2f}"))
 
 
 def measure_floor(
@@ -384,12 +175,11 @@ def measure_floor(
         floor.preview(**QUIET)
     with timed(samples.floor_up, samples.floor_up_cpu):
         floor.up(**QUIET)
-    if detailed:
-        with timed(samples.floor_refresh):
-            floor.refresh(**QUIET)
-        weights[0] = 10 + attempt  # the same one-resource change as the canary stack's
-        with timed(samples.floor_change):
-            floor.up(**QUIET)
+    with timed(samples.floor_refresh):
+        floor.refresh(**QUIET)
+    weights[0] = 10 + attempt  # the same one-resource change as the canary stack's
+    with timed(samples.floor_change):
+        floor.up(**QUIET)
     if detailed and attempt == 0:
         floor_resources = [
             r for r in (floor.export_stack().deployment or {})["resources"] if r["type"].endswith(":Noop")
@@ -420,7 +210,8 @@ def measure_canary(
     figures: Figures,
     detailed: bool,
 ) -> None:
-    """N CanaryPolicy+TrafficSplit pairs: preview, up, and (detailed) refresh and one weight change."""
+    """N CanaryPolicy+TrafficSplit pairs: preview, up, refresh and one weight change; at the largest N
+    (``detailed``), the API calls of a second change and of a refresh, and the state's size."""
     weights: dict[int, int] = {}
     program = canary_program(gateway, count, rig.emulator.endpoint, weights)
     stack = workspace.inline_stack(
@@ -430,16 +221,18 @@ def measure_canary(
         stack.preview(**QUIET)
     with timed(samples.up, samples.up_cpu):
         stack.up(**QUIET)
-    if detailed:
-        with timed(samples.refresh):
-            stack.refresh(**QUIET)
-        weights[0] = 10 + attempt  # a real change on each repeat
-        samples.calls = counted_run(stack.up, stack, rig, samples.change)
-        if attempt == 0:
-            # The engine configures a refresh's provider from the state, which the counted `up` just
-            # wrote: this refresh reaches the cluster as the audited identity too.
-            samples.refresh_calls = counted_run(stack.refresh, stack, rig)
-            state_figures(stack, count, figures, gateway.short_label, samples.floor_entry)
+    with timed(samples.refresh):
+        stack.refresh(**QUIET)
+    weights[0] = 10 + attempt  # a real change on each repeat
+    with timed(samples.change):
+        stack.up(**QUIET)
+    if detailed and attempt == 0:
+        weights[0] += 1  # counted apart: the audited identity costs the apiserver more per request
+        samples.calls = counted_run(stack.up, stack, rig)
+        # The engine configures a refresh's provider from the state, which the counted `up` just
+        # wrote: this refresh reaches the cluster as the audited identity too.
+        samples.refresh_calls = counted_run(stack.refresh, stack, rig)
+        state_figures(stack, count, figures, gateway.short_label, samples.floor_entry)
     stack.destroy(**QUIET)
 
 
@@ -460,13 +253,13 @@ def report_scale(
             samples.objects_up,
             samples.floor_up,
         )
-    if not detailed:
-        return
-    calls = samples.calls
     figures.compare(f"{label}: refresh, N={count}", samples.refresh, samples.floor_refresh)
     ratio_change = figures.compare(
         f"{label}: one weight change in a stack of N={count}", samples.change, samples.floor_change
     )
+    if not detailed:
+        return
+    calls = samples.calls
     figures.checks.append(
         (
             f"{label} one weight change at N={count} <= {BUDGET['change_ratio']} x the floor's",
@@ -567,6 +360,25 @@ def state_figures(stack: Any, count: int, figures: Figures, label: str, floor_en
     )
 
 
+def traffic_figures(traffic: TrafficResults, figures: Figures) -> None:
+    """The time-to-traffic rows and notes, and a budget line per (gateway, N): pulumi-canary's p50
+    within the floor's p50 plus the margin."""
+    figures.rows += traffic.rows()
+    figures.notes += traffic.notes
+    margin = BUDGET["traffic_margin_seconds"]
+    for figure in traffic.figures:
+        if figure.subject != CANARY:
+            continue
+        floor = traffic.figure(figure.gateway, figure.count, FLOOR)
+        figures.checks.append(
+            (
+                f"{figure_label(figure)}: p50 <= the floor's p50 + {margin} s",
+                figure.p50 <= floor.p50 + margin,
+                f"{figure.p50:.2f} s (floor {floor.p50:.2f} s)",
+            )
+        )
+
+
 def import_figures(repeats: int, figures: Figures) -> None:
     python = str(ROOT / ".venv" / "bin" / "python")
     base, ours = Samples(), Samples()
@@ -606,6 +418,17 @@ def write_results(path: Path, figures: Figures, sizes: list[int], repeats: int, 
         "| --- | --- | --- | --- |",
         *[f"| {figure} | {value} | {floor} | {ratio} |" for figure, value, floor, ratio in figures.rows],
         "",
+        "## Against pulumi-kubernetes",
+        "",
+        "The same Gateway API release (per policy, two version Services and a weighted HTTPRoute) declared "
+        "as pulumi-kubernetes resources (`bench/peer.py`). Ratio = pulumi-canary median / pulumi-kubernetes "
+        "with the `pulumi.com/skipAwait` annotation (its fastest) median; its default, awaiting mode beside "
+        "it (one run).",
+        "",
+        "| figure | pulumi-canary | pulumi-kubernetes, skipAwait | ratio | pulumi-kubernetes, default |",
+        "| --- | --- | --- | --- | --- |",
+        *[f"| {' | '.join(row)} |" for row in figures.peer_rows],
+        "",
         "## API calls and state",
         "",
         *[f"- {note}" for note in figures.notes],
@@ -627,12 +450,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gateways", default="mse,gateway_api")
     parser.add_argument("--sizes", help="comma-separated N values (default 1,50,200; quick: 1,3)")
     parser.add_argument("--repeats", type=int, help="runs per figure (default 3; quick: 1)")
+    parser.add_argument(
+        "--traffic-repeats", type=int, help="rollbacks per time-to-traffic figure (default 5; quick: 1)"
+    )
     args = parser.parse_args(argv)
     gateways = benched(args.gateways)
     sizes, repeats = ([1, 3], 1) if args.quick else ([1, 50, 200], 3)
     if args.sizes:
         sizes = [int(size) for size in args.sizes.split(",")]
     repeats = args.repeats or repeats
+    traffic_sizes = [max(sizes)] if args.quick else sorted({1, max(sizes)})
+    traffic_repeats = args.traffic_repeats or (1 if args.quick else 5)
     started = time.perf_counter()
     figures = Figures()
     import_figures(repeats * 3, figures)
@@ -648,15 +476,14 @@ def main(argv: list[str] | None = None) -> int:
                 for gateway in gateways:
                     for count in sizes:
                         measure_scale(gateway, count, repeats, rig, figures, count == max(sizes))
+            kinds = [gateway.kind for gateway in gateways]
+            traffic = measure_time_to_traffic(
+                cluster, work / "traffic", traffic_sizes, traffic_repeats, kinds, progress=print
+            )
+            traffic_figures(traffic, figures)
     write_results(args.output, figures, sizes, repeats, time.perf_counter() - started)
     print(args.output.read_text())
     return 0
-
-
-def apply_manifest(kubeconfig: Path, manifest: dict[str, Any]) -> None:
-    from lightkube import Client, KubeConfig, codecs
-
-    Client(config=KubeConfig.from_file(kubeconfig), field_manager="bench").apply(codecs.from_dict(manifest))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,18 @@ FIGURES = (
     "Gateway API: up (create), N=3, CPU of the engine and provider",
     "Gateway API: up (create), N=3, floor plus the objects alone (written, no reads)",
     "Gateway API: one weight change in a stack of N=3",
+    "Gateway API: refresh, N=1",
+    "MSE (emulator): one weight change in a stack of N=1",
+)
+TRAFFIC_FIGURES = (
+    "MSE (emulator): time to traffic, rollback 50% -> 0, pulumi-canary, N=3",
+    "Gateway API: time to traffic, rollback 50% -> 0, pulumi-canary, N=3",
+    "Gateway API: time to traffic, rollback 50% -> 0, pulumi-kubernetes (HTTPRoute, skipAwait), N=3",
+)
+PEER_FIGURES = tuple(
+    f"Gateway API vs pulumi-kubernetes: {what}, N={count}"
+    for count in (1, 3)
+    for what in ("preview", "up (create)", "one weight change", "refresh")
 )
 SIZES = ("MSE: state per resource, N=3", "Gateway API: state per resource, N=3")
 
@@ -41,6 +53,15 @@ def test_the_quick_benchmark_produces_every_figure(tmp_path: Path) -> None:
         row = next((line for line in results.splitlines() if line.startswith(f"| {figure} |")), None)
         assert row is not None, f"missing figure: {figure}"
         assert " / " in row, f"no min / median / max for {figure}: {row}"
+    for figure in TRAFFIC_FIGURES:  # p50 / p95, the floor's p50 / p95, the ratio
+        row = next((line for line in results.splitlines() if line.startswith(f"| {figure} |")), None)
+        assert row is not None and re.search(r"\| p50 [\d.]+ / p95 [\d.]+ s \| p50 [\d.]+ / p95", row), figure
+    for figure in TRAFFIC_FIGURES[:2]:  # pulumi-canary's against the goal
+        budget = f"{figure}: p50 <= the floor's p50 + 0.5 s"
+        assert re.search(rf"^\| {re.escape(budget)} \| (yes|\*\*no\*\*) \|", results, re.M), budget
+    for figure in PEER_FIGURES:  # pulumi-canary, the peer with skipAwait, the ratio, the peer by default
+        row = next((line for line in results.splitlines() if line.startswith(f"| {figure} |")), None)
+        assert row is not None and row.count(" / ") == 6 and re.search(r"\| [\d.]+ \|", row), figure
     for figure in SIZES:
         assert re.search(
             rf"^\| {re.escape(figure)} \| \d+ B total, \d+ B inputs\+outputs \| \d+ B total \| [\d.]+ \|",
@@ -55,6 +76,16 @@ def test_the_quick_benchmark_produces_every_figure(tmp_path: Path) -> None:
     assert change is not None and "k8s patch httproutes x1" in change.group(1), change
     assert "k8s list pods x1" in change.group(1), change.group(1)
     refresh = re.search(r"^- Gateway API: API calls for refresh, N=3: (.*)$", results, re.M)
-    assert refresh is not None and "k8s get httproutes x6" in refresh.group(1), refresh
+    # A policy and its split report one route: a refresh reads it once for both.
+    assert refresh is not None and "k8s get httproutes x3," in refresh.group(1), refresh
     assert "pods" not in refresh.group(1), refresh.group(1)
+    mse_refresh = re.search(r"^- MSE \(emulator\): API calls for refresh, N=3: (.*)$", results, re.M)
+    assert mse_refresh is not None and "GetGatewayRouteDetail x3," in mse_refresh.group(1), mse_refresh
+    for item in (
+        "Gateway API one weight change at N=3 <= 1.1 x the floor's",
+        "MSE (emulator) refresh reads each route once",
+        "Gateway API vs pulumi-kubernetes: up (create), N=3: pulumi-canary <= 1.0 x skipAwait",
+        "MSE (emulator) up ratio at N=3 <= 1.2",
+    ):
+        assert re.search(rf"^\| {re.escape(item)} \| (yes|\*\*no\*\*) \| [\d.]+", results, re.M), item
     assert "## Budget" in results
