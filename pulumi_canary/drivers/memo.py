@@ -1,5 +1,6 @@
 """Reads answered again from memory: within one operation until a write that may change them
-(``ReadMemo``), and once across two operations of one command (``HandOff``).
+(``ReadMemo``), once across two operations of one command (``HandOff``), and findings the preview's
+advice may rely on for a while (``Sightings``).
 
 A driver lives for one provider operation. Its plan was made from what it read at the start, so asking
 the API the same question again before writing anything only costs round trips (and, on MSE, API quota).
