@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import signal
 import statistics
 import subprocess
 import sys
@@ -398,7 +399,9 @@ def import_figures(repeats: int, figures: Figures) -> None:
     )
 
 
-def write_results(path: Path, figures: Figures, sizes: list[int], repeats: int, seconds: float) -> None:
+def write_results(
+    path: Path, figures: Figures, sizes: list[int], repeats: int, seconds: float, complete: bool = True
+) -> None:
     pulumi_version = subprocess.run(
         [str(tools.pulumi_bin_dir() / "pulumi"), "version"], capture_output=True, text=True, check=False
     ).stdout.strip()
@@ -412,7 +415,8 @@ def write_results(path: Path, figures: Figures, sizes: list[int], repeats: int, 
         f"pulumi-canary {__import__('pulumi_canary').__version__}",
         f"- sizes N = {sizes}, {repeats} run(s) each; every figure is min / median / max; "
         f"the floor is 2N no-op dynamic resources with the same properties; ratio = median / floor median",
-        f"- total bench time: {seconds:.0f} s",
+        f"- total bench time: {seconds:.0f} s"
+        + ("" if complete else " so far: **partial**, written after each measurement (stopped or running)"),
         "",
         "| figure | pulumi-canary | floor | ratio |",
         "| --- | --- | --- | --- |",
@@ -454,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
         "--traffic-repeats", type=int, help="rollbacks per time-to-traffic figure (default 5; quick: 1)"
     )
     args = parser.parse_args(argv)
+    # A stopped bench exits through its context managers: the cluster, Traefik and the backends stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     gateways = benched(args.gateways)
     sizes, repeats = ([1, 3], 1) if args.quick else ([1, 50, 200], 3)
     if args.sizes:
@@ -476,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
                 for gateway in gateways:
                     for count in sizes:
                         measure_scale(gateway, count, repeats, rig, figures, count == max(sizes))
+                        # A bench of an hour should not lose what it measured to a stop near its end.
+                        elapsed = time.perf_counter() - started
+                        write_results(args.output, figures, sizes, repeats, elapsed, complete=False)
             kinds = [gateway.kind for gateway in gateways]
             traffic = measure_time_to_traffic(
                 cluster, work / "traffic", traffic_sizes, traffic_repeats, kinds, progress=print

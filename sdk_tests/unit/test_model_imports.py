@@ -6,7 +6,7 @@ import json
 import pathlib
 import subprocess
 import sys
-import types
+from importlib import import_module
 
 import pulumi_canary.model as model
 
@@ -44,10 +44,27 @@ def test_the_model_modules_themselves_import_no_heavy_dependency() -> None:
 
 
 def test_all_lists_exactly_the_public_names() -> None:
-    public = {
-        name
-        for name, value in vars(model).items()
-        if not name.startswith("_") and not isinstance(value, types.ModuleType)
-    }
-    assert set(model.__all__) == public
+    lazy = set(model._MODULE_OF)
+    assert set(model.__all__) == lazy
     assert len(model.__all__) == len(set(model.__all__))
+    for name in model.__all__:
+        assert getattr(model, name) is getattr(import_module(model._MODULE_OF[name], model.__name__), name)
+
+
+def test_a_gateway_argument_class_loads_no_planning_or_validation() -> None:
+    """A program that declares a policy imports the gateways' argument classes; the rest of the model
+    (planning, steps, analysis, validation, diff) waits for the provider, which keeps the import cheap."""
+    code = (
+        "import sys, json\n"
+        "from pulumi_canary.model.gateways import MseGateway\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('pulumi_canary.model.'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    later = {
+        f"pulumi_canary.model.{name}" for name in ("planning", "steps", "analysis", "validation", "diff")
+    }
+    assert loaded & later == set()
+    assert "pulumi_canary.model.gateways.mse" in loaded
