@@ -30,9 +30,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 _PUBLIC = {
     "CanaryPolicy": "pulumi_canary.adapter.resources",
     "TrafficSplit": "pulumi_canary.adapter.resources",
-    "MseGateway": "pulumi_canary.model.gateways",
-    "GatewayApi": "pulumi_canary.model.gateways",
-    "Istio": "pulumi_canary.model.gateways",
+    "MseGateway": "pulumi_canary.model.gateway_arguments",
+    "GatewayApi": "pulumi_canary.model.gateway_arguments",
+    "Istio": "pulumi_canary.model.gateway_arguments",
     "ServiceRef": "pulumi_canary.adapter.inputs",
     "RouteMatch": "pulumi_canary.adapter.inputs",
     "CanaryDeployment": "pulumi_canary.adapter.inputs",
@@ -96,7 +96,7 @@ if TYPE_CHECKING:
         RolloutFailedError,
         RolloutHaltedError,
     )
-    from .model.gateways import GatewayApi, Istio, MseGateway
+    from .model.gateway_arguments import GatewayApi, Istio, MseGateway
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pulumi
 
-from ..model.gateways.base import present
+from ..model.gateway_arguments import present
 
 
 @dataclass(frozen=True)

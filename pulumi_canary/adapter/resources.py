@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import Resource
 
-from ..model.gateways import GatewayApi, Istio, MseGateway
+from ..model.gateway_arguments import GatewayApi, Istio, MseGateway
 from ..state_keys import OWNER_KEY
 from .inputs import Analysis, CanaryDeployment, RouteMatch, ServiceRef, Step, Webhook
 from .providers import CanaryPolicyProvider, TrafficSplitProvider

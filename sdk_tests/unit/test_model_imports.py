@@ -51,20 +51,22 @@ def test_all_lists_exactly_the_public_names() -> None:
         assert getattr(model, name) is getattr(import_module(model._MODULE_OF[name], model.__name__), name)
 
 
-def test_a_gateway_argument_class_loads_no_planning_or_validation() -> None:
-    """A program that declares a policy imports the gateways' argument classes; the rest of the model
-    (planning, steps, analysis, validation, diff) waits for the provider, which keeps the import cheap."""
+def test_what_a_program_declares_loads_no_pydantic_and_no_gateway_spec() -> None:
+    """A program imports the resource and argument classes; pydantic, the gateway specs and the rest of
+    the model (planning, validation, diff) wait for the provider, which keeps the import cheap."""
     code = (
         "import sys, json\n"
-        "from pulumi_canary.model.gateways import MseGateway\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('pulumi_canary.model.'))))\n"
+        "import pulumi_canary as canary\n"
+        "canary.CanaryPolicy, canary.TrafficSplit, canary.Step, canary.Analysis\n"
+        "canary.MseGateway(gateway_id='gw-1', region='cn-hangzhou').to_props()\n"
+        "canary.GatewayApi(gateway='gw').to_props(), canary.Istio(hosts=['a.example.com']).to_props()\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('pulumi_canary.', 'pydantic')))))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    later = {
-        f"pulumi_canary.model.{name}" for name in ("planning", "steps", "analysis", "validation", "diff")
-    }
-    assert loaded & later == set()
-    assert "pulumi_canary.model.gateways.mse" in loaded
+    assert "pulumi_canary.adapter.resources" in loaded
+    assert {module for module in loaded if module.startswith("pydantic")} == set()
+    heavy = {"gateways", "planning", "steps", "analysis", "validation", "diff", "specs", "fields"}
+    assert {module for module in loaded if module.split(".")[2:3] in ([name] for name in heavy)} == set()

@@ -1,10 +1,10 @@
-"""The registry of gateways: each one's spec, argument class, rules and driver, in one module each.
+"""The registry of gateways: each one's spec, rules and driver, in one module each.
 
-To add a gateway, write its module here (a ``GatewaySpecModel``, an argument class and a
-``GatewayModel``), register it below (in ``GatewaySpec`` and ``GATEWAYS``), write its driver, export its
-argument class from ``pulumi_canary``, and add its example and conformance harness: the README's
-"Adding a gateway" says how, and ``sdk_tests/unit/test_gateway_registry.py`` fails while a piece is
-missing.
+To add a gateway, write its module here (a ``GatewaySpecModel`` and a ``GatewayModel``) and its argument
+class in ``model/gateway_arguments.py`` (kept free of pydantic for programs), register it below (in
+``GatewaySpec`` and ``GATEWAYS``), write its driver, export its argument class from ``pulumi_canary``,
+and add its example and conformance harness: the README's "Adding a gateway" says how, and
+``sdk_tests/unit/test_gateway_registry.py`` fails while a piece is missing.
 """
 
 from __future__ import annotations

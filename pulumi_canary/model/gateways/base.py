@@ -1,8 +1,9 @@
 """What the rest of pulumi-canary needs to know about one gateway, in one value: ``GatewayModel``.
 
-Each gateway module (``mse.py``, ``gateway_api.py``, ``istio.py``) defines its spec, the argument class
-users write (``canary.MseGateway``...), its validation rules and hints, and a ``GATEWAY`` model that
-``gateways/__init__.py`` registers. Validation, diff, the driver factory, ``status``, the bench and the
+Each gateway module (``mse.py``, ``gateway_api.py``, ``istio.py``) defines its spec, its validation
+rules and hints, and a ``GATEWAY`` model that ``gateways/__init__.py`` registers; the argument class
+users write (``canary.MseGateway``...) is in ``model/gateway_arguments.py``, where programs load it
+without pydantic. Validation, diff, the driver factory, ``status``, the bench and the
 tests read the registry instead of branching on the kind.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from .. import syntax
 from .._text import Problem, Props
@@ -22,7 +22,6 @@ __all__ = [
     "canary_header_problems",
     "kubernetes_route_name_problems",
     "no_route_problems",
-    "present",
 ]
 
 
@@ -34,11 +33,6 @@ class GatewaySpecModel(SpecModel):
     def where(self) -> str:
         """The gateway as a person names it in a status line (its id or its object's name)."""
         return self.kind
-
-
-def present(**values: Any) -> dict[str, Any]:
-    """The props of an argument class: the values given (Pulumi leaves unset optional inputs out)."""
-    return {key: value for key, value in values.items() if value is not None}
 
 
 def no_route_problems(_route: Props) -> list[Problem]:

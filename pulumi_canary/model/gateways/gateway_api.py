@@ -1,4 +1,4 @@
-"""The Kubernetes Gateway API: its spec, its argument class, and the rules the HTTPRoute CRD adds.
+"""The Kubernetes Gateway API: its spec and the rules the HTTPRoute CRD adds.
 
 The route is an HTTPRoute attached to a ``Gateway``; each version is a Service selecting its pods. Its
 driver is ``pulumi_canary.drivers.gateway_api``.
@@ -7,24 +7,20 @@ driver is ``pulumi_canary.drivers.gateway_api``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator
 
 from .. import syntax
 from .._text import Problem, Props, show
 from ..fields import Namespace, at_most, checked, list_to_tuple, subdomain_problem
+from ..gateway_arguments import GatewayApi
 from .base import (
     GatewayModel,
     GatewaySpecModel,
     canary_header_problems,
     kubernetes_route_name_problems,
-    present,
 )
-
-if TYPE_CHECKING:
-    import pulumi
 
 __all__ = ["GATEWAY", "GatewayApi", "GatewayApiSpec", "header_value_problem", "path_problem"]
 
@@ -91,25 +87,6 @@ class GatewayApiSpec(GatewaySpecModel):
 
     def where(self) -> str:
         return self.gateway
-
-
-@dataclass(frozen=True)
-class GatewayApi:
-    """A Kubernetes Gateway API ``Gateway`` the policy's HTTPRoute attaches to."""
-
-    gateway: pulumi.Input[str]
-    namespace: pulumi.Input[str] | None = None
-    section_name: pulumi.Input[str] | None = None
-    hostnames: pulumi.Input[list[str]] | None = None
-
-    def to_props(self) -> dict[str, Any]:
-        return present(
-            kind="gateway_api",
-            gateway=self.gateway,
-            namespace=self.namespace,
-            section_name=self.section_name,
-            hostnames=self.hostnames,
-        )
 
 
 def _route_problems(route: Props) -> list[Problem]:

@@ -1,4 +1,4 @@
-"""Istio: its spec, its argument class, and what a VirtualService match cannot express.
+"""Istio: its spec and what a VirtualService match cannot express.
 
 The route is a VirtualService routing to the subsets of a DestinationRule, one subset per version. Its
 driver is ``pulumi_canary.drivers.istio``.
@@ -6,24 +6,20 @@ driver is ``pulumi_canary.drivers.istio``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator
 
 from .. import syntax
 from .._text import Problem, Props, show
 from ..fields import checked, list_to_tuple, non_empty_list
+from ..gateway_arguments import Istio
 from .base import (
     GatewayModel,
     GatewaySpecModel,
     canary_header_problems,
     kubernetes_route_name_problems,
-    present,
 )
-
-if TYPE_CHECKING:
-    import pulumi
 
 __all__ = ["GATEWAY", "RESERVED_HEADER_KEYS", "Istio", "IstioSpec", "header_key_problem"]
 
@@ -81,17 +77,6 @@ class IstioSpec(GatewaySpecModel):
         BeforeValidator(list_to_tuple),
     ] = ()
     """Istio Gateways (``namespace/name``, or ``mesh``); empty means sidecars only, as in Istio itself."""
-
-
-@dataclass(frozen=True)
-class Istio:
-    """Istio: a VirtualService routing to the subsets of a DestinationRule."""
-
-    hosts: pulumi.Input[list[str]]
-    gateways: pulumi.Input[list[str]] | None = None
-
-    def to_props(self) -> dict[str, Any]:
-        return present(kind="istio", hosts=self.hosts, gateways=self.gateways)
 
 
 def _route_problems(route: Props) -> list[Problem]:

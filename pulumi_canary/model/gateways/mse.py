@@ -1,4 +1,4 @@
-"""Alibaba Cloud's MSE cloud-native gateway: its spec, its argument class, its rules.
+"""Alibaba Cloud's MSE cloud-native gateway: its spec and its rules.
 
 The route is an MSE gateway route; the versions are MSE service versions, selected by pod labels. Its
 driver is ``pulumi_canary.drivers.mse``.
@@ -7,15 +7,12 @@ driver is ``pulumi_canary.drivers.mse``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from .._text import show
 from ..fields import checked
-from .base import GatewayModel, GatewaySpecModel, present
-
-if TYPE_CHECKING:
-    import pulumi
+from ..gateway_arguments import MseGateway
+from .base import GatewayModel, GatewaySpecModel
 
 __all__ = ["GATEWAY", "MseGateway", "MseGatewaySpec"]
 
@@ -77,22 +74,6 @@ class MseGatewaySpec(GatewaySpecModel):
     def endpoint_protocol(self) -> Literal["http", "https"]:
         """``http`` only when the endpoint says so explicitly; the real API is HTTPS."""
         return "http" if self.endpoint is not None and self.endpoint.startswith("http://") else "https"
-
-
-@dataclass(frozen=True)
-class MseGateway:
-    """An Alibaba Cloud MSE cloud-native gateway.
-
-    ``MseGateway(gateway_id="gw-1a2b3c", region="cn-hangzhou")``; ``endpoint`` overrides the OpenAPI
-    endpoint (``host[:port]``, ``http://`` for a local emulator).
-    """
-
-    gateway_id: pulumi.Input[str]
-    region: pulumi.Input[str]
-    endpoint: pulumi.Input[str] | None = None
-
-    def to_props(self) -> dict[str, Any]:
-        return present(kind="mse", gateway_id=self.gateway_id, region=self.region, endpoint=self.endpoint)
 
 
 GATEWAY = GatewayModel(
