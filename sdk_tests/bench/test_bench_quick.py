@@ -85,6 +85,7 @@ def test_the_quick_benchmark_produces_every_figure(tmp_path: Path) -> None:
         "Gateway API one weight change at N=3 <= 1.1 x the floor's",
         "MSE (emulator) refresh reads each route once",
         "Gateway API vs pulumi-kubernetes: up (create), N=3: pulumi-canary <= 1.0 x skipAwait",
+        "Gateway API vs pulumi-kubernetes: refresh, N=1: pulumi-canary <= 1.0 x skipAwait",
         "MSE (emulator) up ratio at N=3 <= 1.2",
     ):
         assert re.search(rf"^\| {re.escape(item)} \| (yes|\*\*no\*\*) \| [\d.]+", results, re.M), item
