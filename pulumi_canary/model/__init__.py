@@ -77,6 +77,7 @@ if TYPE_CHECKING:
         Step,
         UpdateRoute,
         WaitReady,
+        touches_deployments,
         weights_after,
     )
     from .validation import IsUnknown, check_policy, check_split, has_unknown, parse_policy, parse_split
@@ -155,6 +156,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "Step",
         "UpdateRoute",
         "WaitReady",
+        "touches_deployments",
         "weights_after",
     ),
     ".validation": (
@@ -232,6 +234,7 @@ __all__ = [
     "rollback_weights",
     "safety_violations",
     "second_deployment_reason",
+    "touches_deployments",
     "version_object_name",
     "weights_after",
 ]

@@ -292,6 +292,12 @@ Plan = tuple[Step, ...]
 """The ordered steps that take the live state to the desired state; empty when nothing is to be done."""
 
 
+def touches_deployments(plan: Plan) -> bool:
+    """Whether a step of ``plan`` writes a canary Deployment (so it needs the cluster)."""
+    deployment_steps = ApplyCanaryDeployment | ScaleCanary | DeleteCanaryDeployment | ReleaseCanaryDeployment
+    return any(isinstance(step, deployment_steps) for step in plan)
+
+
 def weights_after(plan: Plan, weights: Mapping[str, int]) -> dict[str, int]:
     """The route's weights once ``plan`` has run from ``weights``: the last it writes, or none once the
     route is deleted, restored or released."""
