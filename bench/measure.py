@@ -30,6 +30,10 @@ class Samples:
     def median(self) -> float:
         return statistics.median(self.values) if self.values else float("nan")
 
+    def ratio_to(self, reference: Samples) -> float:
+        """This median over ``reference``'s; nan when either has none."""
+        return self.median / reference.median if reference.median else float("nan")
+
 
 @contextmanager
 def timed(samples: Samples, cpu: Samples | None = None) -> Iterator[None]:

@@ -16,6 +16,7 @@ and writes to the path given by ``--output``.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import platform
 import signal
@@ -71,11 +72,11 @@ class Figures:
     rows: list[tuple[str, str, str, str]] = field(default_factory=list)  # figure, value, floor, ratio
     notes: list[str] = field(default_factory=list)
     checks: list[tuple[str, bool, str]] = field(default_factory=list)  # budget item, met, detail
-    # figure, pulumi-canary, pulumi-kubernetes with skipAwait, ratio, pulumi-kubernetes by default
-    peer_rows: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    # figure, pulumi-canary, pulumi-kubernetes with skipAwait, ratio, the floor's ratio, the peer by default
+    peer_rows: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
 
     def compare(self, figure: str, measured: Samples, floor: Samples) -> float:
-        ratio = measured.median / floor.median if floor.median else float("nan")
+        ratio = measured.ratio_to(floor)
         self.rows.append((figure, measured.summary(), floor.summary(), f"{ratio:.2f}"))
         return ratio
 
@@ -136,18 +137,23 @@ def measure_peers(count: int, attempt: int, rig: BenchRig, samples: ScaleSamples
 def report_peer(gateway: BenchedGateway, count: int, samples: ScaleSamples, figures: Figures) -> None:
     """pulumi-canary next to pulumi-kubernetes, figure by figure, each against the budget."""
     fast, default = samples.peer_fast, samples.peer_default
-    for what, ours, theirs, awaiting in (
-        ("preview", samples.preview, fast.preview, default.preview),
-        ("up (create)", samples.up, fast.up, default.up),
-        ("one weight change", samples.change, fast.change, default.change),
-        ("refresh", samples.refresh, fast.refresh, default.refresh),
+    for what, ours, floor, theirs, awaiting in (
+        ("preview", samples.preview, samples.floor_preview, fast.preview, default.preview),
+        ("up (create)", samples.up, samples.floor_up, fast.up, default.up),
+        ("one weight change", samples.change, samples.floor_change, fast.change, default.change),
+        ("refresh", samples.refresh, samples.floor_refresh, fast.refresh, default.refresh),
     ):
-        ratio = ours.median / theirs.median if theirs.median else float("nan")
+        ratio, floor_ratio = ours.ratio_to(theirs), floor.ratio_to(theirs)
         figure = f"{gateway.label} vs pulumi-kubernetes: {what}, N={count}"
         awaited = awaiting.summary() if awaiting.values else f"not run (N > {AWAITING_PEER_MAX})"
-        figures.peer_rows.append((figure, ours.summary(), theirs.summary(), f"{ratio:.2f}", awaited))
+        figures.peer_rows.append(
+            (figure, ours.summary(), theirs.summary(), f"{ratio:.2f}", f"{floor_ratio:.2f}", awaited)
+        )
+        # A no-op dynamic provider's own ratio is the engine's part: a goal it already misses is out of
+        # reach for any Python dynamic provider, and the row says so.
         item = f"{figure}: pulumi-canary <= {BUDGET['peer']} x skipAwait"
-        figures.checks.append((item, ratio <= BUDGET["peer"], f"{ratio:.2f}"))
+        measured = f"{ratio:.2f} (the no-op floor alone: {floor_ratio:.2f})"
+        figures.checks.append((item, ratio <= BUDGET["peer"], measured))
 
 
 def measure_floor(
@@ -423,11 +429,13 @@ def write_results(
         "",
         "The same Gateway API release (per policy, two version Services and a weighted HTTPRoute) declared "
         "as pulumi-kubernetes resources (`bench/peer.py`). Ratio = pulumi-canary median / pulumi-kubernetes "
-        "with the `pulumi.com/skipAwait` annotation (its fastest) median; its default, awaiting mode beside "
-        "it (one run).",
+        "with the `pulumi.com/skipAwait` annotation (its fastest) median; the same ratio for the no-op floor "
+        "(2N no-op dynamic resources: the engine's and a Python dynamic provider's own cost, which no "
+        "dynamic provider goes below); its default, awaiting mode beside it (one run).",
         "",
-        "| figure | pulumi-canary | pulumi-kubernetes, skipAwait | ratio | pulumi-kubernetes, default |",
-        "| --- | --- | --- | --- | --- |",
+        "| figure | pulumi-canary | pulumi-kubernetes, skipAwait | ratio | no-op floor / skipAwait "
+        "| pulumi-kubernetes, default |",
+        "| --- | --- | --- | --- | --- | --- |",
         *[f"| {' | '.join(row)} |" for row in figures.peer_rows],
         "",
         "## API calls and state",
@@ -442,6 +450,16 @@ def write_results(
         "",
     ]
     path.write_text("\n".join(lines))
+
+
+def compile_sources() -> None:
+    """Write the bytecode of the plugin and of the floor, as ``pip install`` does for an installed
+    package: from an editable install under ``PYTHONDONTWRITEBYTECODE`` (set on this machine) every
+    provider process would compile the plugin's sources again (about 0.1 s), a cost no user's install
+    pays. The dependencies' bytecode was written when they were installed."""
+    for package in ("pulumi_canary", "bench"):
+        if not compileall.compile_dir(ROOT / package, quiet=1):
+            raise SystemExit(f"could not compile {ROOT / package}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -466,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     traffic_repeats = args.traffic_repeats or (1 if args.quick else 5)
     started = time.perf_counter()
     figures = Figures()
+    compile_sources()
     import_figures(repeats * 3, figures)
     with tempfile.TemporaryDirectory(prefix="pulumi-canary-bench-") as scratch:
         work = Path(scratch)
