@@ -2,12 +2,13 @@
 
 For N CanaryPolicy+TrafficSplit pairs on a gateway, ``pulumi preview`` and ``pulumi up`` wall times are
 set next to the floor: 2N no-op dynamic resources with the same properties, in the same run, on the same
-engine. Then, in the stack of N pairs: one weight change (time and API calls, from the emulator's and the
-apiserver's request logs), and ``pulumi refresh`` (time, and the API calls of one). For the Gateway API
-at the largest N, a second reference: the floor plus the objects alone (``bench.objects_only``), which
-splits the gap to the floor into what the cluster costs for the objects and what the plugin's reads and
-work cost. Also: ``import pulumi_canary`` against ``import pulumi``, and the state size per resource.
-Each figure is min/median/max over repeated runs.
+engine, each of the floor's commands just before pulumi-canary's. Then, in the stack of N pairs: one
+weight change (time and API calls, from the emulator's and the apiserver's request logs), and ``pulumi
+refresh`` (time, and the API calls of one). For the Gateway API at the largest N, a second reference:
+the floor plus the objects alone (``bench.objects_only``), which splits the gap to the floor into what
+the cluster costs for the objects and what the plugin's reads and work cost. Also: ``import
+pulumi_canary`` against ``import pulumi``, and the state size per resource. Each figure is
+min/median/max over repeated runs; a ratio is the median of the ratios of paired runs.
 
 ``python -m bench.run`` writes bench/RESULTS.md; ``--quick`` (used by the test suite) runs tiny sizes once
 and writes to the path given by ``--output``.
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.gateways import BenchedGateway, benched
-from bench.measure import QUIET, Samples, timed
+from bench.measure import QUIET, HostLoad, Samples, timed
 from bench.peer import PeerSamples, measure_peer
 from bench.stage import (
     EmulatorProcess,
@@ -100,6 +101,8 @@ class ScaleSamples:
     floor_preview: Samples = field(default_factory=Samples)
     floor_up: Samples = field(default_factory=Samples)
     floor_up_cpu: Samples = field(default_factory=Samples)
+    floor_up_load: HostLoad = field(default_factory=HostLoad)
+    up_load: HostLoad = field(default_factory=HostLoad)
     floor_refresh: Samples = field(default_factory=Samples)
     floor_change: Samples = field(default_factory=Samples)
     objects_up: Samples = field(default_factory=Samples)
@@ -116,14 +119,23 @@ def measure_scale(
     gateway: BenchedGateway, count: int, repeats: int, rig: BenchRig, figures: Figures, detailed: bool
 ) -> None:
     samples = ScaleSamples()
+    samples.floor_up_load.processes = serving_processes(rig)
+    samples.up_load.processes = serving_processes(rig)
     for attempt in range(repeats):
-        measure_floor(gateway, count, attempt, rig, samples, figures, detailed)
-        measure_canary(gateway, count, attempt, rig, samples, figures, detailed)
+        measure_paired(gateway, count, attempt, rig, samples, figures, detailed)
         if gateway.peer:
             measure_peers(count, attempt, rig, samples)
     report_scale(gateway, count, samples, figures, detailed)
     if gateway.peer:
         report_peer(gateway, count, samples, figures)
+
+
+def serving_processes(rig: BenchRig) -> dict[str, int]:
+    """The rig's processes that stand in for what would run elsewhere (the cluster, MSE), by name."""
+    processes = {process.name: process.popen.pid for process in rig.cluster.processes}
+    if rig.emulator.process is not None:
+        processes["MSE emulator"] = rig.emulator.process.popen.pid
+    return processes
 
 
 def measure_peers(count: int, attempt: int, rig: BenchRig, samples: ScaleSamples) -> None:
@@ -156,7 +168,7 @@ def report_peer(gateway: BenchedGateway, count: int, samples: ScaleSamples, figu
         figures.checks.append((item, ratio <= BUDGET["peer"], measured))
 
 
-def measure_floor(
+def measure_paired(
     gateway: BenchedGateway,
     count: int,
     attempt: int,
@@ -165,79 +177,86 @@ def measure_floor(
     figures: Figures,
     detailed: bool,
 ) -> None:
-    """The no-op floor (and, where it applies, the floor plus the objects alone) for N pairs."""
-    env = stack_env(rig.cluster)
+    """The no-op floor and N CanaryPolicy+TrafficSplit pairs, command by command: the floor's preview,
+    then pulumi-canary's, the floor's up, then pulumi-canary's, and so on. This shared machine's speed
+    drifts over minutes (the floor's `up` at N=200 took 33 s in one run and 49 s in another), so each
+    ratio compares two runs made a minute apart, not two made a quarter of an hour apart. The floor has
+    no object in the cluster, so it does not change what pulumi-canary's calls cost."""
+    floor_weights: dict[int, int] = {}
     weights: dict[int, int] = {}
-    floor = workspace.inline_stack(
-        rig.work / f"floor-{gateway.kind}-{count}-{attempt}",
-        "bench",
-        "floor",
-        floor_program(count, weights=weights),
-        env,
-    )
+    floor = floor_stack(gateway, count, attempt, rig, floor_weights)
+    stack = canary_stack(gateway, count, attempt, rig, weights)
     with timed(samples.floor_preview):
         floor.preview(**QUIET)
-    with timed(samples.floor_up, samples.floor_up_cpu):
+    with timed(samples.preview):
+        stack.preview(**QUIET)
+    with timed(samples.floor_up, samples.floor_up_cpu, samples.floor_up_load):
         floor.up(**QUIET)
+    if gateway.objects_floor and detailed:
+        measure_objects_only(count, attempt, rig, samples)
+    with timed(samples.up, samples.up_cpu, samples.up_load):
+        stack.up(**QUIET)
     with timed(samples.floor_refresh):
         floor.refresh(**QUIET)
-    weights[0] = 10 + attempt  # the same one-resource change as the canary stack's
+    with timed(samples.refresh):
+        stack.refresh(**QUIET)
+    # The same one-resource change in both, and a real change on each repeat.
+    floor_weights[0] = weights[0] = 10 + attempt
     with timed(samples.floor_change):
         floor.up(**QUIET)
+    with timed(samples.change):
+        stack.up(**QUIET)
     if detailed and attempt == 0:
         floor_resources = [
             r for r in (floor.export_stack().deployment or {})["resources"] if r["type"].endswith(":Noop")
         ]
         samples.floor_entry = mean_json_size(floor_resources)
         figures.notes.append(f"floor state per resource: {samples.floor_entry:.0f} B")
-    floor.destroy(**QUIET)
-    if gateway.objects_floor and detailed:
-        objects = workspace.inline_stack(
-            rig.work / f"objects-{count}-{attempt}",
-            "bench",
-            "objects",
-            floor_program(count, objects=True),
-            env,
-        )
-        objects.preview(**QUIET)
-        with timed(samples.objects_up):
-            objects.up(**QUIET)
-        objects.destroy(**QUIET)
-
-
-def measure_canary(
-    gateway: BenchedGateway,
-    count: int,
-    attempt: int,
-    rig: BenchRig,
-    samples: ScaleSamples,
-    figures: Figures,
-    detailed: bool,
-) -> None:
-    """N CanaryPolicy+TrafficSplit pairs: preview, up, refresh and one weight change; at the largest N
-    (``detailed``), the API calls of a second change and of a refresh, and the state's size."""
-    weights: dict[int, int] = {}
-    program = canary_program(gateway, count, rig.emulator.endpoint, weights)
-    stack = workspace.inline_stack(
-        rig.work / f"{gateway.kind}-{count}-{attempt}", "bench", "canary", program, stack_env(rig.cluster)
-    )
-    with timed(samples.preview):
-        stack.preview(**QUIET)
-    with timed(samples.up, samples.up_cpu):
-        stack.up(**QUIET)
-    with timed(samples.refresh):
-        stack.refresh(**QUIET)
-    weights[0] = 10 + attempt  # a real change on each repeat
-    with timed(samples.change):
-        stack.up(**QUIET)
-    if detailed and attempt == 0:
         weights[0] += 1  # counted apart: the audited identity costs the apiserver more per request
         samples.calls = counted_run(stack.up, stack, rig)
         # The engine configures a refresh's provider from the state, which the counted `up` just
         # wrote: this refresh reaches the cluster as the audited identity too.
         samples.refresh_calls = counted_run(stack.refresh, stack, rig)
         state_figures(stack, count, figures, gateway.short_label, samples.floor_entry)
+    floor.destroy(**QUIET)
     stack.destroy(**QUIET)
+
+
+def floor_stack(
+    gateway: BenchedGateway, count: int, attempt: int, rig: BenchRig, weights: dict[int, int]
+) -> Any:
+    return workspace.inline_stack(
+        rig.work / f"floor-{gateway.kind}-{count}-{attempt}",
+        "bench",
+        "floor",
+        floor_program(count, weights=weights),
+        stack_env(rig.cluster),
+    )
+
+
+def canary_stack(
+    gateway: BenchedGateway, count: int, attempt: int, rig: BenchRig, weights: dict[int, int]
+) -> Any:
+    program = canary_program(gateway, count, rig.emulator.endpoint, weights)
+    return workspace.inline_stack(
+        rig.work / f"{gateway.kind}-{count}-{attempt}", "bench", "canary", program, stack_env(rig.cluster)
+    )
+
+
+def measure_objects_only(count: int, attempt: int, rig: BenchRig, samples: ScaleSamples) -> None:
+    """The floor plus the objects alone: created and gone again before pulumi-canary's `up`, whose
+    reads of the namespace they would otherwise make dearer."""
+    objects = workspace.inline_stack(
+        rig.work / f"objects-{count}-{attempt}",
+        "bench",
+        "objects",
+        floor_program(count, objects=True),
+        stack_env(rig.cluster),
+    )
+    objects.preview(**QUIET)
+    with timed(samples.objects_up):
+        objects.up(**QUIET)
+    objects.destroy(**QUIET)
 
 
 def report_scale(
@@ -270,6 +289,10 @@ def report_scale(
             ratio_change <= BUDGET["change_ratio"],
             f"{ratio_change:.2f}",
         )
+    )
+    figures.notes.append(
+        f"{label}: the host during the `up` at N={count}: {samples.floor_up_load.summary()} (floor), "
+        f"{samples.up_load.summary()} (pulumi-canary)"
     )
     figures.notes.append(f"{label}: API calls for one weight change in N={count}: {format_calls(calls)}")
     figures.notes.append(f"{label}: API calls for refresh, N={count}: {format_calls(samples.refresh_calls)}")
@@ -417,7 +440,8 @@ def write_results(
         f"- versions: Pulumi CLI {pulumi_version}, kube-apiserver {tools.KUBERNETES_VERSION}, "
         f"pulumi-canary {__import__('pulumi_canary').__version__}",
         f"- sizes N = {sizes}, {repeats} run(s) each; every figure is min / median / max; "
-        f"the floor is 2N no-op dynamic resources with the same properties; ratio = median / floor median",
+        f"the floor is 2N no-op dynamic resources with the same properties, each of its commands run just "
+        "before pulumi-canary's; ratio = the median of the paired ratios (run i over the floor's run i)",
         f"- total bench time: {seconds:.0f} s"
         + ("" if complete else " so far: **partial**, written after each measurement (stopped or running)"),
         "",

@@ -73,6 +73,11 @@ def test_the_quick_benchmark_produces_every_figure(tmp_path: Path) -> None:
             re.M,
         ), figure
     assert "API calls for one weight change in N=3: " in results
+    # The host's share of other guests and of waiting, and the CPU of what serves the calls.
+    load = r"steal \d+%, iowait \d+%; CPU s: etcd [\d.]+, kube-apiserver [\d.]+, [^()]*MSE emulator [\d.]+"
+    for label in (r"MSE \(emulator\)", "Gateway API"):
+        host = rf"^- {label}: the host during the `up` at N=3: {load} \(floor\), {load} \(pulumi-canary\)$"
+        assert re.search(host, results, re.M), host
     assert "MSE (emulator): API calls for one weight change in N=3: none" not in results
     # The change runs as the audited identity (the timed runs do not): its patch must be counted. The
     # readiness gate before the canary's weight rises reads the pods; a refresh never does.
