@@ -98,7 +98,7 @@ def timed(samples: Samples, cpu: Samples | None = None, load: HostLoad | None = 
     """Wall time into ``samples``; with ``cpu``, also the CPU time of the processes the block started
     and waited for (the Pulumi CLI and, through it, the provider), but not of this process (the program
     under the Automation API, the MSE emulator) nor of the cluster; with ``load``, the host's steal and
-    iowait meanwhile."""
+    iowait meanwhile, and the CPU seconds of the processes it watches (the cluster's, the emulator)."""
     host = load.snapshot() if load is not None else None
     started, children = time.perf_counter(), children_cpu_seconds()
     yield
