@@ -63,6 +63,11 @@ class Step(ABC):
 
 
 @dataclass(frozen=True)
+class DeploymentStep(Step):
+    """A step that writes a policy-owned Deployment: only these need the cluster's client."""
+
+
+@dataclass(frozen=True)
 class CreateRoute(Step):
     """Create the route with these initial weights (its versions exist already); mark it as ours."""
 
@@ -183,7 +188,7 @@ class SetWeights(Step):
 
 
 @dataclass(frozen=True)
-class ScaleCanary(Step):
+class ScaleCanary(DeploymentStep):
     """Set the replicas of the policy-owned canary Deployment of ``version`` (its replicas follow the
     canary's share): before a rise, so that the pods are ready for it, or after a fall and its drain."""
 
@@ -219,7 +224,7 @@ class RemoveVersion(Step):
 
 
 @dataclass(frozen=True)
-class ApplyCanaryDeployment(Step):
+class ApplyCanaryDeployment(DeploymentStep):
     """Create or update the policy-owned Deployment of ``version``: a clone of the Deployment of
     ``source_version`` (found through the Service selector plus its label), carrying ``labels``, with the
     image and replicas of ``deployment``. Its name is ``naming.version_object_name(service, version)``."""
@@ -237,7 +242,7 @@ class ApplyCanaryDeployment(Step):
 
 
 @dataclass(frozen=True)
-class DeleteCanaryDeployment(Step):
+class DeleteCanaryDeployment(DeploymentStep):
     """Delete the policy-owned Deployment of ``version`` (it no longer receives traffic)."""
 
     version: str
@@ -247,7 +252,7 @@ class DeleteCanaryDeployment(Step):
 
 
 @dataclass(frozen=True)
-class ReleaseCanaryDeployment(Step):
+class ReleaseCanaryDeployment(DeploymentStep):
     """Stop owning the Deployment of ``version`` but leave it running: it serves the stable version."""
 
     version: str
@@ -294,8 +299,7 @@ Plan = tuple[Step, ...]
 
 def touches_deployments(plan: Plan) -> bool:
     """Whether a step of ``plan`` writes a canary Deployment (so it needs the cluster)."""
-    deployment_steps = ApplyCanaryDeployment | ScaleCanary | DeleteCanaryDeployment | ReleaseCanaryDeployment
-    return any(isinstance(step, deployment_steps) for step in plan)
+    return any(isinstance(step, DeploymentStep) for step in plan)
 
 
 def weights_after(plan: Plan, weights: Mapping[str, int]) -> dict[str, int]:

@@ -12,7 +12,17 @@ from pulumi_canary.drivers.executor import GatewayDriver
 from pulumi_canary.drivers.factory import Session
 from pulumi_canary.drivers.workloads import ServiceTarget, Workloads
 from pulumi_canary.errors import ConfigurationError
-from pulumi_canary.model import Plan, ScaleCanary, SetWeights, WaitReady
+from pulumi_canary.model import (
+    ApplyCanaryDeployment,
+    CanaryDeploymentSpec,
+    DeleteCanaryDeployment,
+    DeploymentStep,
+    Plan,
+    ReleaseCanaryDeployment,
+    ScaleCanary,
+    SetWeights,
+    WaitReady,
+)
 
 TARGET = ServiceTarget("default", "demo", "version")
 
@@ -61,6 +71,29 @@ def test_a_deployment_step_builds_them_and_uses_them() -> None:
     gateway, built = run((ScaleCanary(version="v2", replicas=2), SetWeights(weights={"v1": 50, "v2": 50})))
     assert gateway.calls == ["set_weights"]
     assert [recorder.calls for recorder in built] == [["scale_canary"]]
+
+
+# Each deployment step and the workloads method the executor calls for it.
+EVERY_DEPLOYMENT_STEP: list[tuple[DeploymentStep, str]] = [
+    (
+        ApplyCanaryDeployment(CanaryDeploymentSpec(image="demo:2.0"), "v2", "v1", {"version": "v2"}),
+        "apply_canary",
+    ),
+    (ScaleCanary(version="v2", replicas=3), "scale_canary"),
+    (DeleteCanaryDeployment(version="v2"), "delete_canary"),
+    (ReleaseCanaryDeployment(version="v2"), "release_canary"),
+]
+
+
+def test_every_deployment_step_is_listed_here() -> None:
+    assert {type(step) for step, _ in EVERY_DEPLOYMENT_STEP} == set(DeploymentStep.__subclasses__())
+
+
+@pytest.mark.parametrize(("step", "method"), EVERY_DEPLOYMENT_STEP, ids=lambda value: type(value).__name__)
+def test_each_deployment_step_builds_the_workloads_it_calls(step: DeploymentStep, method: str) -> None:
+    gateway, built = run((step,))
+    assert gateway.calls == []
+    assert [recorder.calls for recorder in built] == [[method]]
 
 
 class BrokenCluster:
